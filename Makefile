@@ -1,0 +1,53 @@
+# calolib: two commands do everything on a fresh machine (Python 3.11 + pip):
+#   make reports   -> venv, embedded dataset, every study report under reports/
+#   make test      -> venv, the test suite
+PY      ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.calolib-installed
+PRESET  ?= quick
+JOBS    ?= 2
+export MPLBACKEND := agg
+
+.PHONY: venv test test-fast reports data lab bench clean help
+
+help:
+	@echo "make reports   regenerate every report on the embedded dataset (creates .venv)"
+	@echo "make test      run the test suite (creates .venv)"
+	@echo "make lab       open the notebooks in JupyterLab"
+	@echo "make bench     run the benchmarks (JSON under reports/bench/)"
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# (Re)install whenever pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --timeout 900 -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) -q -m "not slow and not notebook"
+
+data: $(STAMP)
+	$(BIN)/calolib data make --out data/synthetic_ds2.h5 --if-missing
+
+reports: $(STAMP) data
+	$(BIN)/calolib reports --preset $(PRESET)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/calolib bench synthetic
+	$(BIN)/calolib bench sampler
+	$(BIN)/calolib bench generate
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from calolib.cli import main
+
+sys.exit(main())

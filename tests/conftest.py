@@ -1,0 +1,50 @@
+"""Shared fixtures: deterministic RNGs, isolated matplotlib state, resource markers."""
+from __future__ import annotations
+
+import os
+import random
+
+os.environ.setdefault("MPLBACKEND", "agg")
+
+import matplotlib as mpl
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed_rngs():
+    """Every test starts from the same RNG state."""
+    random.seed(1234)
+    np.random.seed(1234)
+    torch.manual_seed(1234)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _reset_rcparams():
+    """Plot tests cannot leak style into each other."""
+    with mpl.rc_context():
+        yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``gpu`` tests without CUDA and ``qpu`` tests without a D-Wave token."""
+    has_gpu = torch.cuda.is_available()
+    has_token = bool(os.environ.get("DWAVE_API_TOKEN"))
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    skip_qpu = pytest.mark.skip(reason="needs DWAVE_API_TOKEN (a real QPU)")
+    for item in items:
+        if "gpu" in item.keywords and not has_gpu:
+            item.add_marker(skip_gpu)
+        if "qpu" in item.keywords and not has_token:
+            item.add_marker(skip_qpu)
+
+
+@pytest.fixture
+def device() -> torch.device:
+    """CUDA when present, else CPU: tests written against this run on both."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
