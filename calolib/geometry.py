@@ -193,12 +193,17 @@ def get_geometry(name: str | Geometry) -> Geometry:
     return _load(str(name))
 
 
-@cache
 def _load(name: str) -> Geometry:
     key = name.lower().replace("_", "-")
     key = {"ds1": "ds1-photons", "dataset1-photons": "ds1-photons", "dataset2": "ds2", "dataset3": "ds3"}.get(key, key)
     if key not in _FILES:
         raise GeometryError(f"unknown geometry {name!r}; choose one of {', '.join(GEOMETRY_NAMES)}")
+    return _load_canonical(key)
+
+
+@cache
+def _load_canonical(key: str) -> Geometry:
+    """One Geometry object per canonical name, so aliases return the identical object."""
     text = resources.files("calolib").joinpath("data", _FILES[key]).read_text()
     return _parse(key, text)
 
