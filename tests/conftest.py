@@ -11,6 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under `pytest -n 2` each worker gets one core; more torch threads only oversubscribe them
+    # (small MLPs ran 5-40x slower with 2 threads per worker on a 2-core machine).
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _seed_rngs():
