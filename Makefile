@@ -8,6 +8,7 @@ STAMP   := $(VENV)/.calolib-installed
 PRESET  ?= quick
 JOBS    ?= 2
 export MPLBACKEND := agg
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: venv test test-fast reports data lab bench clean help
 

@@ -5,6 +5,8 @@ import os
 import random
 
 os.environ.setdefault("MPLBACKEND", "agg")
+# OpenMP threads that spin while waiting starve each other on a shared 2-core machine (Gibbs fell 40x).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import matplotlib as mpl
 import numpy as np
