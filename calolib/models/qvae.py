@@ -1,0 +1,273 @@
+"""The quantum-assisted VAE: encoder -> binary latents with a 4-partite RBM prior -> two-headed decoder.
+
+Data path (shapes for a batch of ``B`` showers of ``V`` voxels, ``N = sum(rbm_sizes)`` latent bits)::
+
+    x (B, V) preprocessed, e_inc (B,) MeV
+      -> t = ln(E/E_min)/ln(E_max/E_min)                         (fixed map, conditioning.einc_to_unit)
+      -> encoder -> logits (B, N_free) -> relaxation -> zeta, z   (N_free = N - n0 if condition_rbm)
+      -> [code(E_inc) (B, n0) | zeta] = zeta_full (B, N)          (partition 0 clamped to E_inc's code)
+      -> decoder(zeta_full, t) -> x_hat (B, V), hit_logits (B, V)
+      -> reconstruct: x_hat where hit, the preprocessed empty value where not
+
+``empty_value`` (V,) is the preprocessed value of an empty voxel, ``(logit(delta) - mean_i)/std_i`` per
+voxel: set it with :meth:`QVAE.set_empty_value` after fitting the preprocessing (zeros by default).
+Generation decodes hard prior samples ``z`` (from any sampler) with :meth:`QVAE.sample_prior_decode`.
+
+Example:
+    >>> import torch
+    >>> from calolib.models.config import ModelConfig
+    >>> cfg = ModelConfig(rbm_sizes=(4, 4, 4, 4), topology="full", encoder_hidden=(8,), decoder_hidden=(8,))
+    >>> model = QVAE(cfg)
+    >>> out = model(torch.zeros(2, 6480), torch.tensor([1e3, 1e6]))
+    >>> out.enc.z.shape, out.dec.x.shape, model.reconstruct(out.dec).shape
+    (torch.Size([2, 16]), torch.Size([2, 6480]), torch.Size([2, 6480]))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from calolib.errors import ConfigError
+from calolib.geometry import Geometry, get_geometry
+from calolib.models.conditioning import einc_to_unit
+from calolib.models.config import ModelConfig
+from calolib.models.decoders import Decoder
+from calolib.models.encoders import build_encoder
+from calolib.models.losses import bernoulli_entropy, hits_loss, reconstruction_loss
+from calolib.models.relaxations import relax
+from calolib.rbm import RBM
+
+__all__ = ["EncoderOutput", "DecoderOutput", "ForwardOutput", "QVAE"]
+
+#: Logit magnitude reported for the clamped condition bits (their probability is 1 - 1e-13 or 1e-13).
+CLAMPED_LOGIT = 30.0
+
+
+def __dir__():
+    return __all__
+
+
+@dataclass(frozen=True)
+class EncoderOutput:
+    """Encoder results, all ``(B, N)`` over the full latent vector (clamped code first when conditioned).
+
+    ``logits``: encoder logits (``+-CLAMPED_LOGIT`` on the ``n_clamped`` code bits); ``zeta``: relaxed
+    sample (differentiable); ``z``: hard 0/1 sample from the same uniforms; ``n_clamped``: code bits.
+    """
+
+    logits: torch.Tensor
+    zeta: torch.Tensor
+    z: torch.Tensor
+    n_clamped: int = 0
+
+    @property
+    def free_logits(self) -> torch.Tensor:
+        """``(B, N - n_clamped)`` logits the encoder actually produced."""
+        return self.logits[:, self.n_clamped:]
+
+
+@dataclass(frozen=True)
+class DecoderOutput:
+    """``x``: ``(B, V)`` energy prediction in preprocessed space; ``hit_logits``: ``(B, V)`` or ``None``."""
+
+    x: torch.Tensor
+    hit_logits: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class ForwardOutput:
+    """Encoder and decoder outputs of one pass."""
+
+    enc: EncoderOutput
+    dec: DecoderOutput
+
+
+class QVAE(nn.Module):
+    """QVAE with an RBM prior (see the module docstring).  ``config`` may be a :class:`ModelConfig` or a dict.
+
+    Weights are initialised from ``config.seed`` without touching the global RNG.
+    """
+
+    def __init__(self, config: ModelConfig | dict[str, Any] | None = None):
+        super().__init__()
+        if config is None:
+            config = ModelConfig()
+        elif isinstance(config, dict):
+            config = ModelConfig.from_dict(config)
+        elif not isinstance(config, ModelConfig):
+            raise ConfigError(f"QVAE needs a ModelConfig or a dict, got {type(config).__name__}")
+        self.config = config
+        geo = get_geometry(config.geometry)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.encoder = build_encoder(config)
+            self.decoder = Decoder(config)
+        self.rbm = RBM(config.rbm_sizes, config.topology, weight_std=config.rbm_weight_std,
+                       bias_std=config.rbm_bias_std, seed=config.seed, topology_kwargs=dict(config.topology_kwargs))
+        self.register_buffer("empty_value", torch.zeros(geo.n_voxels))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def geometry(self) -> Geometry:
+        """The model's :class:`~calolib.geometry.Geometry`."""
+        return get_geometry(self.config.geometry)
+
+    @property
+    def n_voxels(self) -> int:
+        return int(self.empty_value.shape[0])
+
+    @property
+    def n_latent(self) -> int:
+        """N, the number of latent bits (= RBM units)."""
+        return self.config.n_latent
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters: encoder + decoder + the RBM's free (unmasked) ones."""
+        nets = sum(p.numel() for m in (self.encoder, self.decoder) for p in m.parameters() if p.requires_grad)
+        return int(nets + self.rbm.n_parameters)
+
+    @property
+    def device(self) -> torch.device:
+        return self.empty_value.device
+
+    def set_empty_value(self, value) -> None:
+        """Set the preprocessed value of an empty voxel, ``(V,)`` (numpy or torch), e.g.
+        ``transform.transform(E, zeros)[0]`` of a fitted VoxelTransform."""
+        v = torch.as_tensor(np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value),
+                            dtype=torch.float32).reshape(-1)
+        if v.shape[0] != self.n_voxels:
+            raise ConfigError(f"empty_value has {v.shape[0]} entries, the model has {self.n_voxels} voxels")
+        self.empty_value.copy_(v.to(self.empty_value.device))
+
+    # ------------------------------------------------------------------ helpers
+    def _e(self, e_inc) -> torch.Tensor:
+        return torch.as_tensor(e_inc, device=self.device).reshape(-1)
+
+    def einc_unit(self, e_inc) -> torch.Tensor:
+        """``t (B,)`` in [0, 1] for 1 GeV..1 TeV (the config's range) from ``e_inc`` in MeV."""
+        return einc_to_unit(self._e(e_inc), self.config.einc_min, self.config.einc_max)
+
+    def condition_code(self, e_inc) -> torch.Tensor:
+        """``(B, n0)`` 0/1 code of ``e_inc`` (MeV) for RBM partition 0 (``(B, 0)`` if not conditioned)."""
+        if not self.config.condition_rbm:
+            return torch.zeros(self._e(e_inc).shape[0], 0, device=self.device)
+        c = self.config
+        return self.rbm.encode_condition(self._e(e_inc), code=c.condition_code, e_min=c.einc_min, e_max=c.einc_max)
+
+    def sharpness(self, beta: float | None = None) -> float:
+        """The relaxation parameter: beta for the exponential relaxations, tau = 1/beta for Gumbel
+        (``beta=None`` uses the config's ``relax_beta`` / ``gumbel_tau``)."""
+        if self.config.relaxation == "gumbel":
+            return self.config.gumbel_tau if beta is None else 1.0 / float(beta)
+        return self.config.relax_beta if beta is None else float(beta)
+
+    def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.n_voxels:
+            shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+            raise ConfigError(f"x must be a (B, {self.n_voxels}) preprocessed tensor, got {shape}")
+        return x
+
+    # ------------------------------------------------------------------ the model
+    def encode(self, x: torch.Tensor, e_inc, *, beta: float | None = None,
+               generator: torch.Generator | None = None) -> EncoderOutput:
+        """Encode ``x (B, V)`` with incident energies ``e_inc (B,)`` MeV into latents (see EncoderOutput)."""
+        x = self._check_x(x)
+        t = self.einc_unit(e_inc)
+        code = self.condition_code(e_inc).to(torch.float32)
+        s = self.sharpness(beta)
+        name = self.config.relaxation
+
+        def _relax(logits):
+            return relax(name, logits, s, generator)
+
+        logits, zeta, z = self.encoder(x, t, _relax, code)
+        if code.shape[1]:
+            logits = torch.cat([(2.0 * code - 1.0) * CLAMPED_LOGIT, logits.to(torch.float32)], dim=1)
+            zeta = torch.cat([code, zeta], dim=1)
+            z = torch.cat([code, z], dim=1)
+        return EncoderOutput(logits, zeta, z, int(code.shape[1]))
+
+    def decode(self, z: torch.Tensor, e_inc) -> DecoderOutput:
+        """Decode latents ``z (B, N)`` (relaxed or 0/1) given ``e_inc (B,)`` MeV."""
+        if z.ndim != 2 or z.shape[1] != self.n_latent:
+            raise ConfigError(f"z must be (B, {self.n_latent}), got {tuple(z.shape)}")
+        x_hat, hit_logits = self.decoder(z.to(torch.float32), self.einc_unit(e_inc))
+        return DecoderOutput(x_hat, hit_logits)
+
+    def forward(self, x: torch.Tensor, e_inc, *, beta: float | None = None,
+                generator: torch.Generator | None = None) -> ForwardOutput:
+        """Encode, then decode the relaxed sample ``zeta``."""
+        enc = self.encode(x, e_inc, beta=beta, generator=generator)
+        return ForwardOutput(enc, self.decode(enc.zeta, e_inc))
+
+    def reconstruct(self, dec: DecoderOutput, *, sample_hits: bool = False,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(B, V)`` preprocessed output with hits applied: ``dec.x`` where a voxel is hit, ``empty_value``
+        elsewhere.  Hit = ``sigmoid(hit_logits) >= 0.5``, or a Bernoulli draw when ``sample_hits``."""
+        if dec.hit_logits is None:
+            return dec.x
+        if sample_hits:
+            p = torch.sigmoid(dec.hit_logits.float())
+            hit = torch.rand(p.shape, generator=generator, device=p.device) < p
+        else:
+            hit = dec.hit_logits >= 0
+        return torch.where(hit, dec.x, self.empty_value.to(dec.x.dtype))
+
+    def hit_targets(self, x: torch.Tensor) -> torch.Tensor:
+        """True hits of preprocessed showers: ``x > empty_value + hit_tolerance``, bool ``(B, V)``."""
+        return x > self.empty_value + self.config.hit_tolerance
+
+    def loss_terms(self, x: torch.Tensor, e_inc, out: ForwardOutput, neg_z: torch.Tensor | None, *,
+                   hits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The named loss terms ``ae, hits, ent, pos, neg`` (scalars; see :mod:`calolib.models.losses`).
+
+        Args:
+            x: ``(B, V)`` preprocessed target.
+            e_inc: ``(B,)`` MeV (unused by the terms; kept for a uniform signature).
+            out: :meth:`forward` output for ``x``.
+            neg_z: ``(C, N)`` negative-phase samples (e.g. persistent chains), or ``None`` (``neg = 0``).
+            hits: optional exact ``(B, V)`` hit targets (default: :meth:`hit_targets`).
+        """
+        c = self.config
+        dec = out.dec
+        zero = dec.x.new_zeros(())
+        if dec.hit_logits is not None:
+            target = self.hit_targets(x) if hits is None else hits.to(torch.bool)
+            ae = reconstruction_loss(dec.x, x, target, c.ae_reduction)
+            hl = hits_loss(dec.hit_logits, target, c.ae_reduction)
+        else:
+            ae = reconstruction_loss(dec.x, x, None, c.ae_reduction)
+            hl = zero.float()
+        ent = -bernoulli_entropy(out.enc.free_logits).mean()
+        pos = self.rbm.energy(out.enc.zeta).mean()
+        neg = self.rbm.energy(neg_z.detach().to(self.device)).mean() if neg_z is not None else zero.float()
+        return {"ae": ae, "hits": hl, "ent": ent, "pos": pos, "neg": neg}
+
+    # ------------------------------------------------------------------ conveniences
+    def sample_prior_decode(self, z: torch.Tensor, e_inc, *, clamp_condition: bool = True,
+                            sample_hits: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode prior samples ``z (B, N)`` to the ``(B, V)`` preprocessed output (hits applied).
+
+        With ``clamp_condition`` partition 0 is overwritten by the code of ``e_inc`` (a no-op when the
+        sampler already clamped it).
+        """
+        z = z.to(self.device, torch.float32)
+        if clamp_condition and self.config.condition_rbm:
+            z = torch.cat([self.condition_code(e_inc), z[:, self.config.n_clamped:]], dim=1)
+        return self.reconstruct(self.decode(z, e_inc), sample_hits=sample_hits, generator=generator)
+
+    @torch.no_grad()
+    def encode_many(self, x: torch.Tensor, e_inc, n_repeats: int, generator: torch.Generator | None = None, *,
+                    beta: float | None = None) -> torch.Tensor:
+        """``n_repeats`` hard encodings of each shower: ``(B, n_repeats, N)`` 0/1 (latent-clustering study)."""
+        x = self._check_x(x)
+        e = self._e(e_inc)
+        xr = x.repeat_interleave(n_repeats, dim=0)
+        er = e.repeat_interleave(n_repeats, dim=0)
+        z = self.encode(xr, er, beta=beta, generator=generator).z
+        return z.reshape(x.shape[0], n_repeats, -1)
