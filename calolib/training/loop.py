@@ -1,0 +1,271 @@
+"""The QVAE training loop: ``train(config, data_path, out_dir)``.
+
+Run it::
+
+    calolib train --data data/synthetic_ds2.h5 --out runs/quick --preset quick
+    calolib train --data data/synthetic_ds2.h5 --out runs/quick --resume --epochs 20   # continue / extend
+    calolib train --data data/synthetic_ds2.h5 --out runs/ts --set scheme=two_stage --set ae_epochs=5
+    python -c "from calolib.training import train, get_preset; train(get_preset('quick'), 'data/synthetic_ds2.h5', 'runs/q')"
+
+One optimisation step (joint scheme) on a batch ``x (B, V)`` of preprocessed voxels with energies ``e (B,)``::
+
+    out   = model(x, e)                                  # encode -> relaxed zeta -> decode
+    neg_z = chains.run(gibbs_sweeps)                     # persistent Gibbs chains of the RBM prior (PCD)
+    terms = model.loss_terms(x, e, out, neg_z)           # ae, hits, ent, pos, neg
+    loss  = ae + hits + kl_weight(t) * (ent + pos + neg) # KL annealing; AdamW, LR schedule, grad clipping
+
+The two-stage scheme (seed 004) first trains only the autoencoder (``ae + hits``) for ``ae_epochs``,
+then only the RBM on the frozen hard encodings (``pos + neg``), optionally with the centred gradient
+of Melchior et al. (2016).  After every epoch: validation under ``torch.no_grad()``/``model.eval()``
+(with a fixed seed, so epochs are comparable), a row in ``history.csv``/``history.json``, an atomic
+``last.pt`` and, when the validation AHEP = AE + Hits + Ent + Pos improved (seed 001), ``best.pt``.
+Everything random is either restored from the checkpoint or derived from ``(seed, epoch, step)``,
+so a resumed CPU run reproduces the uninterrupted one exactly.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from calolib.errors import CalolibError, CheckpointError, ConfigError
+from calolib.training.checkpoint import (FORMAT, FORMAT_VERSION, build_model, read_checkpoint, rng_state,
+                                         save_checkpoint, set_rng_state)
+from calolib.training.config import TrainConfig, config_from_dict, config_to_dict
+from calolib.training.data import TrainingData, batch_order, load_training_data
+from calolib.training.history import atomic_write_bytes, write_history
+from calolib.training.monitor import generation_check, rbm_log_likelihood
+from calolib.training.schedules import schedule_values
+from calolib.training.steps import (TERMS, NegativePhase, beta_target, centred_rbm_step, evaluate,
+                                    stage_loss)
+
+__all__ = ["TrainResult", "train"]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        history: one dict per epoch (row 0 is the untrained model's validation).
+        best_path, last_path: ``RUN_DIR/best.pt`` and ``RUN_DIR/last.pt``.
+        out_dir: the run directory.
+        config: the config trained with.
+        best_val: best validation AHEP.
+        epochs_run: epochs trained in this call (0 when a finished run is resumed without more epochs).
+        train_time_s: wall time of this call's epochs.
+    """
+
+    history: list[dict]
+    best_path: Path
+    last_path: Path
+    out_dir: Path
+    config: TrainConfig
+    best_val: float
+    epochs_run: int
+    train_time_s: float
+    stopped_early: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _stage(config: TrainConfig, epoch: int) -> str:
+    if config.scheme == "joint":
+        return "joint"
+    return "ae" if epoch < config.ae_epochs else "rbm"
+
+
+def _amp(config: TrainConfig, device: torch.device):
+    if config.amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _resume_state(out_dir: Path, config: TrainConfig | None) -> tuple[dict, TrainConfig]:
+    last = out_dir / "last.pt"
+    state = read_checkpoint(last)
+    for key in ("config", "model", "optimizer", "transform", "rng", "chains", "epoch", "history"):
+        if key not in state:
+            raise CheckpointError(f"{last} lacks '{key}' and cannot be resumed; start a new run in another --out")
+    saved = config_from_dict(state["config"])
+    if config is None:
+        config = saved
+    elif config.model != saved.model:
+        raise CheckpointError(f"{last} was trained with another model architecture; resume with its config "
+                              f"(omit --config/--set model.*) or start a new run in another --out")
+    return state, config
+
+
+def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path, *, resume: bool = False,
+          device: str | torch.device = "auto", progress: bool = True,
+          callbacks: Sequence[Callable[[int, dict], object]] | None = None) -> TrainResult:
+    """Train a QVAE on a CaloChallenge file; checkpoints and history go to ``out_dir``.
+
+    Args:
+        config: the :class:`TrainConfig` (``None`` with ``resume=True``: the run's saved config).
+        data_path: CaloChallenge HDF5 file (the last ``val_fraction`` of its events validate).
+        out_dir: run directory; receives ``last.pt``, ``best.pt``, ``history.csv``/``.json``, ``config.json``.
+        resume: continue the run in ``out_dir`` from ``last.pt`` (optimiser, RNGs, chains, history restored)
+            up to ``config.epochs``; a finished run is extended when ``epochs`` grew.  Without a ``last.pt``
+            a new run starts.  The model architecture must match the checkpoint's.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        progress: tqdm bars and a line per epoch.
+        callbacks: called as ``cb(epoch, row)`` after each epoch is saved; a truthy return stops training.
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    from tqdm.auto import tqdm
+
+    from calolib import __version__
+    from calolib.device import resolve_device
+    from calolib.preprocessing import VoxelTransform
+
+    dev = resolve_device(device)
+    out_dir = Path(out_dir)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    state = None
+    if resume and last_path.is_file():
+        state, config = _resume_state(out_dir, config)
+    elif config is None:
+        raise ConfigError("train() needs a config unless it resumes a run that has a last.pt")
+    elif last_path.exists() and not resume:
+        raise ConfigError(f"{out_dir} already holds a run (last.pt); pass --resume to continue it or choose another --out")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    transform = VoxelTransform.from_dict(state["transform"]) if state else None
+    data: TrainingData = load_training_data(data_path, val_fraction=config.val_fraction, max_events=config.max_events,
+                                            transform=transform, geometry=config.model.geometry)
+    transform = data.transform
+    if not state:
+        torch.manual_seed(config.seed)
+    model = build_model(config, transform, dev)
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    negatives = NegativePhase(model, config.n_neg_chains, seed=config.seed)
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        negatives.load_state_dict(state["chains"])
+        set_rng_state(state["rng"])
+        epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"])
+        best_val = float(state.get("best_val", math.inf))
+    else:
+        epoch, step, history, best_val = 0, 0, [], math.inf
+    atomic_write_bytes(out_dir / "config.json", json.dumps(config_to_dict(config), indent=1).encode())
+
+    def val_row() -> dict:
+        return {f"val_{k}": v for k, v in evaluate(model, data.x_val, data.e_val, negatives, config, dev).items()}
+
+    if not history:  # row 0: the untrained model, the yardstick for "it learns"
+        row0 = {"epoch": 0, "stage": _stage(config, 0), "step": 0, **val_row()}
+        history.append(row0)
+        write_history(out_dir, history)
+
+    if dev.type == "cuda":  # whole splits on the GPU when they fit (ds2: 100k events = 2.6 GB)
+        try:
+            data.x_train, data.e_train = data.x_train.to(dev), data.e_train.to(dev)
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+    n_train = data.x_train.shape[0]
+    start_epoch, t_start, stopped = epoch, time.perf_counter(), False
+    epoch_bar = tqdm(range(epoch, config.epochs), desc="epochs", disable=not progress, initial=epoch,
+                     total=config.epochs, leave=True)
+    for epoch in epoch_bar:
+        t0 = time.perf_counter()
+        stage = _stage(config, epoch)
+        model.train()
+        order = batch_order(n_train, config.batch_size, seed=config.seed, epoch=epoch)
+        acc = torch.zeros(len(TERMS) + 2, device=dev)  # sum over events of (*TERMS, loss, grad_norm)
+        n_seen = 0
+        bar = tqdm(order, desc=f"epoch {epoch + 1}", disable=not progress, leave=False)
+        for i, idx in enumerate(bar):
+            t = epoch + i / len(order)
+            sv = schedule_values(t, config, beta_target=beta_target(model))
+            lr = sv["lr"] if stage != "rbm" or config.rbm_lr == 0 else sv["lr"] * config.rbm_lr / config.lr
+            for g in opt.param_groups:
+                g["lr"] = lr
+            beta = sv["beta"]
+            idx = idx.to(data.x_train.device)
+            x = data.x_train[idx].to(dev, non_blocking=True)  # (B, V)
+            e = data.e_train[idx].to(dev, non_blocking=True)  # (B,) MeV
+            opt.zero_grad(set_to_none=True)
+            if stage == "rbm":
+                with torch.no_grad(), _amp(config, dev):
+                    out = model(x, e, beta=beta)
+                neg_z = negatives.step(e, config.gibbs_sweeps)
+                terms = model.loss_terms(x, e, out, neg_z)
+                if config.centred:
+                    loss = centred_rbm_step(model.rbm, out.enc.z, neg_z, negatives, config.centring_rate)
+                else:
+                    loss = stage_loss(terms, stage, sv["kl_weight"])
+                    loss.backward()
+            else:
+                neg_z = negatives.step(e, config.gibbs_sweeps) if stage == "joint" else negatives.z
+                with _amp(config, dev):  # bfloat16 networks on CUDA; the loss terms in float32
+                    out = model(x, e, beta=beta)
+                terms = model.loss_terms(x, e, out, neg_z)
+                loss = stage_loss(terms, stage, sv["kl_weight"])
+                loss.backward()
+            if not torch.isfinite(loss.detach()):
+                raise CalolibError(f"training diverged at epoch {epoch + 1} step {step} (loss={loss.item()}); "
+                                   "lower lr or set grad_clip; last.pt holds the last good epoch")
+            gn = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else math.inf)
+            opt.step()
+            step += 1
+            b = x.shape[0]
+            n_seen += b
+            # accumulate on the device: no host sync per step on CUDA
+            acc += torch.stack([*(terms[k].detach().float() for k in TERMS), loss.detach().float(),
+                                gn.detach().float().to(dev)]) * b
+            if progress and i % 10 == 0:
+                bar.set_postfix(loss=f"{float(loss):.4g}", ae=f"{float(terms['ae']):.4g}")
+        train_time = time.perf_counter() - t0
+        sv = schedule_values(epoch + 1, config, beta_target=beta_target(model))
+        row = {"epoch": epoch + 1, "stage": stage, "step": step, "lr": lr, "kl_weight": sv["kl_weight"],
+               "beta": beta,
+               **{f"train_{k}": float(v) / max(n_seen, 1) for k, v in zip((*TERMS, "loss", "grad_norm"), acc.tolist())}}
+        row["train_ahep"] = sum(row[f"train_{k}"] for k in ("ae", "hits", "ent", "pos"))
+        row.update(val_row())
+        if config.log_rbm_ll:
+            row.update(rbm_log_likelihood(model, data.x_val, data.e_val, negatives, config, dev, seed=config.seed + epoch))
+        if config.gen_check_events:
+            row.update(generation_check(model, transform, data.x_val, data.e_val, config.gen_check_events, dev,
+                                        seed=config.seed + epoch))
+        row["time_s"] = train_time
+        row["samples_per_s"] = n_seen / max(train_time, 1e-9)
+        history.append(row)
+        improved = row["val_ahep"] < best_val
+        best_val = min(best_val, row["val_ahep"])
+        ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__,
+                "config": config_to_dict(config), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": {"kind": "pure-function-of-epoch", "t": float(epoch + 1)},
+                "rng": rng_state(), "chains": negatives.state_dict(), "transform": transform.to_dict(),
+                "epoch": epoch + 1, "step": step, "best_val": best_val, "history": history,
+                "data": {"path": str(data_path), "n_train": n_train, "n_val": int(data.x_val.shape[0])}}
+        save_checkpoint(last_path, ckpt)
+        if improved or not best_path.exists():
+            save_checkpoint(best_path, ckpt)
+        write_history(out_dir, history)
+        if progress:
+            epoch_bar.write(f"epoch {epoch + 1}/{config.epochs} [{stage}] train loss {row['train_loss']:.4g} "
+                            f"val ae {row['val_ae']:.4g} hits {row['val_hits']:.4g} ahep {row['val_ahep']:.4g} "
+                            f"({train_time:.1f} s{', best' if improved else ''})")
+        if callbacks and any(bool(cb(epoch + 1, row)) for cb in callbacks):
+            stopped = True
+            break
+    epoch_bar.close()
+    epochs_done = int(history[-1]["epoch"])
+    return TrainResult(history=history, best_path=best_path, last_path=last_path, out_dir=out_dir, config=config,
+                       best_val=best_val, epochs_run=epochs_done - start_epoch,
+                       train_time_s=time.perf_counter() - t_start, stopped_early=stopped)
+
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,166 @@
+"""Pieces of one training step: the negative phase, the losses per stage, the centred RBM update,
+validation, and the relaxation-sharpness hook.
+
+Negative phase (PCD): ``n_neg_chains`` persistent block-Gibbs chains of the RBM prior advance
+``gibbs_sweeps`` sweeps per step.  With a conditioned RBM (``model.config.condition_rbm``) chain ``i``
+is clamped to the code of the batch's ``i mod B``-th incident energy, so the negative phase samples the
+conditional prior averaged over the data's energies.
+
+Centred gradient (Melchior, Fischer & Wiskott 2016, "How to center deep Boltzmann machines"): with
+offsets ``mu`` (sliding means of the data-side units) the RBM is reparametrised around ``mu``; its
+gradient is ``dW = <(z-mu)(z-mu)^T>_data - <...>_model`` and ``da = <z>_data - <z>_model - dW mu``.
+We get ``dW`` from autograd on the shifted energies ``E(z - mu)`` (the masks are applied by the RBM) and
+add the ``-dW mu`` bias correction by hand.
+
+Example:
+    >>> import torch
+    >>> from calolib.models.losses import total_loss as _t
+    >>> terms = {k: torch.tensor(v) for k, v in dict(ae=1.0, hits=2.0, ent=-3.0, pos=4.0, neg=5.0).items()}
+    >>> stage_loss(terms, "ae", 1.0).item(), stage_loss(terms, "rbm", 1.0).item(), stage_loss(terms, "joint", 0.5).item()
+    (3.0, -1.0, 1.0)
+"""
+from __future__ import annotations
+
+import torch
+
+from calolib.models.losses import TERM_NAMES, ahep, total_loss
+
+__all__ = ["TERMS", "NegativePhase", "stage_loss", "centred_rbm_step", "evaluate", "beta_at", "beta_target"]
+
+TERMS: tuple[str, ...] = TERM_NAMES
+
+
+def stage_loss(terms: dict[str, torch.Tensor], stage: str, kl_weight: float) -> torch.Tensor:
+    """The loss optimised in a stage: ``joint`` = ae + hits + w (ent + pos - neg); ``ae`` = ae + hits;
+    ``rbm`` = pos - neg (the RBM's negative log-likelihood gradient on the encodings)."""
+    if stage == "ae":
+        return terms["ae"] + terms["hits"]
+    if stage == "rbm":
+        return terms["pos"] - terms["neg"]
+    return total_loss(terms, kl_weight)
+
+
+class NegativePhase:
+    """Persistent Gibbs chains for the negative phase (+ the centring offsets of the centred update).
+
+    Args:
+        model: the QVAE (its ``rbm`` is sampled; ``config.condition_rbm`` decides clamping).
+        n_chains: number of persistent chains.
+        seed: seed of the chains' generator.
+    """
+
+    def __init__(self, model, n_chains: int, *, seed: int = 0):
+        from calolib.samplers import PersistentChains
+
+        self.model = model
+        self.chains = PersistentChains(model.rbm, n_chains, seed=seed)
+        self.mu: torch.Tensor | None = None
+
+    @property
+    def z(self) -> torch.Tensor:
+        """Current chain states ``(C, N)`` (a copy)."""
+        return self.chains.z.clone()
+
+    def conditioning(self, e_inc: torch.Tensor) -> torch.Tensor | None:
+        """Codes ``(C, n0)`` of the batch energies (cycled over the chains), or None when unconditioned."""
+        if not self.model.config.condition_rbm:
+            return None
+        idx = torch.arange(self.chains.n_chains, device=e_inc.device) % e_inc.shape[0]
+        return self.model.condition_code(e_inc[idx])
+
+    @torch.no_grad()
+    def step(self, e_inc: torch.Tensor, n_sweeps: int) -> torch.Tensor:
+        """Advance the chains ``n_sweeps`` sweeps (clamped to the batch's codes); returns ``(C, N)``."""
+        return self.chains.run(n_sweeps, conditioning=self.conditioning(e_inc)).clone()
+
+    def state_dict(self) -> dict:
+        return {"chains": self.chains.state_dict(), "mu": None if self.mu is None else self.mu.detach().cpu()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.chains.load_state_dict(state["chains"])
+        mu = state.get("mu")
+        self.mu = None if mu is None else mu.to(self.model.rbm.device)
+
+
+def centred_rbm_step(rbm, z_data: torch.Tensor, z_model: torch.Tensor, negatives: NegativePhase,
+                     rate: float) -> torch.Tensor:
+    """Fill the RBM parameters' ``.grad`` with the centred gradient; returns the (uncentred) loss
+    ``<E(z_data)> - <E(z_model)>`` for logging.
+
+    Args:
+        rbm: the RBM.
+        z_data: ``(B, N)`` hard encodings; ``z_model``: ``(C, N)`` negative samples.
+        negatives: holds the offsets ``mu`` (updated here by a sliding average with ``rate``).
+    """
+    z_data, z_model = z_data.detach().float(), z_model.detach().float()
+    mean_d = z_data.mean(dim=0)
+    if negatives.mu is None:
+        negatives.mu = mean_d.clone()
+    else:
+        negatives.mu = (1.0 - rate) * negatives.mu + rate * mean_d
+    mu = negatives.mu
+    surrogate = rbm.energy(z_data - mu).mean() - rbm.energy(z_model - mu).mean()
+    surrogate.backward()
+    with torch.no_grad():
+        mus = rbm.split(mu.unsqueeze(0))
+        corr = [torch.zeros_like(b) for b in rbm.biases]
+        for p, q in rbm.pairs:
+            w = rbm.weights[f"{p}{q}"]
+            if w.grad is None:
+                continue
+            g = w.grad * rbm.mask(p, q)  # dLoss/dW_pq (already masked by the RBM)
+            corr[p] += g @ mus[q][0]
+            corr[q] += g.T @ mus[p][0]
+        for p, b in enumerate(rbm.biases):
+            if b.grad is not None:
+                b.grad -= corr[p]
+        loss = rbm.energy(z_data).mean() - rbm.energy(z_model).mean()
+    return loss
+
+
+def beta_target(model) -> float:
+    """The relaxation sharpness the model uses after annealing (``relax_beta``; ``1/gumbel_tau`` for gumbel)."""
+    cfg = model.config
+    return 1.0 / cfg.gumbel_tau if cfg.relaxation == "gumbel" else float(cfg.relax_beta)
+
+
+def beta_at(model, config, t: float) -> float:
+    """Relaxation sharpness at epoch-time ``t``: geometric ramp ``beta_start -> beta_target(model)``
+    over ``beta_anneal_epochs`` (passed to ``model(x, e, beta=...)``)."""
+    from calolib.training.schedules import relaxation_beta
+
+    return relaxation_beta(t, start=config.beta_start, end=beta_target(model), anneal=config.beta_anneal_epochs)
+
+
+@torch.no_grad()
+def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase, config, device) -> dict[str, float]:
+    """Mean loss terms and AHEP over a split, under ``no_grad``/``eval()`` with a fixed seed, at the
+    model's final relaxation sharpness (as used after training), so epochs are comparable.
+
+    The global RNG is forked, so validation never changes the training's random stream.
+    """
+    was_training = model.training
+    model.eval()
+    devices = [device] if device.type == "cuda" else []
+    sums = {k: 0.0 for k in (*TERMS, "ahep", "loss")}
+    neg_z = negatives.z
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed + 99_991)
+        n = x.shape[0]
+        for lo in range(0, n, config.eval_batch_size):
+            xb = x[lo:lo + config.eval_batch_size].to(device)
+            eb = e[lo:lo + config.eval_batch_size].to(device)
+            out = model(xb, eb)
+            terms = model.loss_terms(xb, eb, out, neg_z)
+            b = xb.shape[0]
+            for k in TERMS:
+                sums[k] += float(terms[k]) * b
+            sums["ahep"] += float(ahep(terms)) * b
+            sums["loss"] += float(total_loss(terms, 1.0)) * b
+    if was_training:
+        model.train()
+    return {k: v / n for k, v in sums.items()}
+
+
+def __dir__():
+    return __all__
