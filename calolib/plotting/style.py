@@ -32,6 +32,8 @@ _STYLE = {
     "xtick.minor.visible": True,
     "ytick.minor.visible": True,
     "image.cmap": "viridis",
+    # mplhep's TeX Gyre Heros lacks glyphs such as ⊕, √, ′ and ⁻¹: fall back to DejaVu Sans for them.
+    "font.family": ["TeX Gyre Heros", "DejaVu Sans"],
 }
 
 

@@ -1,0 +1,170 @@
+"""Helpers that the study notebooks call (and nothing else): set up plotting, write results.
+
+Each notebook starts with :func:`setup` (inline figures even when ``MPLBACKEND=agg`` is set, the
+calolib plot style) and ends with :func:`save_results`, which writes ``<out_dir>/<name>.results.json``
+holding the study's key numbers; the report index shows them and the tests assert on them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["setup", "save_results", "to_jsonable", "rbm_snapshot_callback", "load_rbm_snapshots", "clear_run_dir",
+           "RUN_FILES"]
+
+
+def __dir__():
+    return __all__
+
+
+def setup() -> None:
+    """Show figures inline when running in IPython/papermill, and apply the calolib style.
+
+    Example:
+        >>> setup()  # outside IPython only the style is applied
+    """
+    from calolib.plotting import style
+
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    except ImportError:  # pragma: no cover - IPython ships with ipykernel
+        ip = None
+    if ip is not None and getattr(ip, "kernel", None) is not None:  # a notebook kernel: tune it for reports
+        ip.run_line_magic("matplotlib", "inline")
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+    style.use_style()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars and arrays, paths and dataclasses to JSON types (NaN/inf -> None).
+
+    Example:
+        >>> import numpy as np
+        >>> to_jsonable({"a": np.float32(0.5), "b": np.arange(2), "c": float("nan")})
+        {'a': 0.5, 'b': [0, 1], 'c': None}
+    """
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor
+        obj = obj.detach().cpu().numpy()
+    if hasattr(obj, "tolist"):  # numpy array or scalar
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def save_results(out_dir: str | Path, name: str, results: dict, *, show: bool = True) -> Path:
+    """Write ``results`` as ``<out_dir>/<name>.results.json``; returns the path.
+
+    With ``show`` (and inside IPython) the scalar entries are also displayed as a Markdown table.
+
+    Example:
+        >>> import tempfile, json
+        >>> p = save_results(tempfile.mkdtemp(), "01_data", {"n_events": 3})
+        >>> json.loads(p.read_text())["n_events"], p.name
+        (3, '01_data.results.json')
+    """
+    path = Path(out_dir) / f"{name}.results.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = to_jsonable(results)
+    path.write_text(json.dumps(clean, indent=2))
+    if show:
+        _show_table(clean)
+    return path
+
+
+def _show_table(results: dict) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover
+        return
+    if get_ipython() is None:
+        return
+    rows = []
+    for k, v in results.items():
+        if isinstance(v, float):
+            rows.append(f"| {k} | {v:.5g} |")
+        elif isinstance(v, (int, str, bool)) or v is None:
+            rows.append(f"| {k} | {v} |")
+    display(Markdown("\n".join(["**Key numbers** (also in `results.json`)", "", "| quantity | value |", "|---|---|", *rows])))
+
+
+def rbm_snapshot_callback(run_dir: str | Path):
+    """A :func:`calolib.training.train` callback saving the RBM of every epoch to ``run_dir/rbm_epochs/``.
+
+    Each file holds ``{"epoch", "config" (RBMConfig dict), "state" (state_dict)}`` — a few hundred kB —
+    so the prior's evolution (SVD spectra vs epoch, 04_rbm) can be studied without keeping every
+    full checkpoint.  The callback never stops training (returns ``None``).
+    """
+    run_dir = Path(run_dir)
+
+    def callback(epoch: int, row: dict) -> None:
+        import torch
+
+        from calolib.training import load_checkpoint
+
+        rbm = load_checkpoint(run_dir / "last.pt").model.rbm
+        folder = run_dir / "rbm_epochs"
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save({"epoch": int(epoch), "config": rbm.config.to_dict(), "state": rbm.state_dict()},
+                   folder / f"epoch_{int(epoch):04d}.pt")
+
+    return callback
+
+
+def load_rbm_snapshots(run_dir: str | Path) -> list:
+    """The RBMs saved by :func:`rbm_snapshot_callback`, sorted by epoch, as ``[(epoch, RBM), ...]``."""
+    import torch
+
+    from calolib.rbm import RBM
+
+    out = []
+    for path in sorted((Path(run_dir) / "rbm_epochs").glob("epoch_*.pt")):
+        snap = torch.load(path, map_location="cpu", weights_only=True)
+        out.append((int(snap["epoch"]), RBM.from_config(snap["config"], snap["state"])))
+    return out
+
+
+#: Files and folders a training run writes (what :func:`clear_run_dir` may delete).
+RUN_FILES = ("last.pt", "best.pt", "history.csv", "history.json", "config.json", "rbm_epochs")
+
+
+def clear_run_dir(run_dir: str | Path) -> list[str]:
+    """Delete the training outputs in ``run_dir`` (only :data:`RUN_FILES`, nothing else) so a fresh run can start.
+
+    Returns the names removed.  Never touches other files, so a mistyped ``run_dir`` cannot wipe a folder.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp()); _ = (d / "last.pt").write_bytes(b"x"); _ = (d / "notes.txt").write_text("keep")
+        >>> clear_run_dir(d), sorted(p.name for p in d.iterdir())
+        (['last.pt'], ['notes.txt'])
+    """
+    import shutil
+
+    removed = []
+    for name in RUN_FILES:
+        p = Path(run_dir) / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed

@@ -1,0 +1,270 @@
+"""Interactive decoder explorer: how does a shower decoded from one latent code change with the
+decoder's incident energy E′?
+
+:class:`DecoderExplorer` holds a trained QVAE, its preprocessing and a few validation showers.  A
+latent code z comes from the encoder applied to a chosen event (``sampler="encoder"``) or from the
+RBM prior sampled with a sampler (``"gibbs"``, ``"sa"``, ...) with the event's E_inc code clamped;
+``seed`` picks the draw.  :meth:`DecoderExplorer.update` decodes z at E′ and returns the shower in MeV;
+:meth:`DecoderExplorer.draw` shows five layer images, the longitudinal profile against the event's
+truth, and the event's MSE(x, x̂(E′)) curve over a log grid of E′ with the current E′ marked.
+
+Latent codes are cached on ``(event, seed, sampler)`` and decoded showers on ``(event, seed, sampler,
+E′)`` (``functools.lru_cache``), so moving a slider back and forth is instant.
+:meth:`DecoderExplorer.widget` builds the ipywidgets UI (a log-scale ``FloatLogSlider`` for E′ with
+``continuous_update=False``, sliders for the event and the seed, a dropdown for the sampler) through
+``ipywidgets.interactive``; :meth:`DecoderExplorer.static_sweep` draws the same views for a list of
+E′ values (what a headless papermill run shows).
+
+Example:
+    >>> import numpy as np
+    >>> from calolib.models import ModelConfig
+    >>> from calolib.preprocessing import VoxelTransform
+    >>> from calolib.showers import Showers
+    >>> from calolib.training import TrainConfig
+    >>> from calolib.training.checkpoint import build_model
+    >>> e = np.array([2e3, 5e4]); v = np.random.default_rng(0).exponential(size=(2, 368)) * e[:, None] / 368
+    >>> cfg = ModelConfig(geometry="ds1-photons", encoder_hidden=(8,), decoder_hidden=(8,), rbm_sizes=(4, 4, 4, 4),
+    ...                   topology="full")
+    >>> tr = VoxelTransform().fit(e, v)
+    >>> ex = DecoderExplorer(build_model(TrainConfig(model=cfg), tr), tr, Showers(e, v, "ds1-photons"))
+    >>> low, high = ex.update(1e3, seed=1), ex.update(1e5, seed=1)
+    >>> low.shower.shape, bool(np.array_equal(low.z, high.z)), low.total_energy != high.total_energy
+    ((368,), True, True)
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from calolib.errors import CalolibError
+
+__all__ = ["DecoderExplorer", "DecodedShower"]
+
+
+def __dir__():
+    return __all__
+
+
+@dataclass(frozen=True)
+class DecodedShower:
+    """One decoding: the shower ``(V,)`` MeV decoded from latent ``z`` ``(N,)`` at ``e_inc`` MeV."""
+
+    event: int
+    seed: int
+    sampler: str
+    e_inc: float
+    z: np.ndarray
+    shower: np.ndarray
+
+    @property
+    def total_energy(self) -> float:
+        """Sum of the decoded voxel energies, MeV."""
+        return float(self.shower.sum())
+
+
+class DecoderExplorer:
+    """Decode latent codes of a trained QVAE at any decoder energy E′, with caching and widgets.
+
+    Args:
+        model: a trained :class:`~calolib.models.QVAE` (put in eval mode).
+        transform: its fitted :class:`~calolib.preprocessing.VoxelTransform`.
+        showers: validation :class:`~calolib.showers.Showers` (the events to explore).
+        samplers: choices offered for the latent code; ``"encoder"`` encodes the chosen event.
+        gibbs_steps: sweeps of the Gibbs sampler.
+        grid: E′ values (MeV) of the MSE curve (default 24 log-spaced from 1 GeV to 1 TeV).
+        cache_size: decoded showers kept in the cache.
+    """
+
+    def __init__(self, model, transform, showers, *, samplers=("encoder", "gibbs"), gibbs_steps: int = 100,
+                 grid=None, cache_size: int = 256) -> None:
+        if len(showers) < 1:
+            raise CalolibError("DecoderExplorer needs at least one validation shower")
+        self.model = model.eval()
+        self.transform = transform
+        self.showers = showers
+        self.samplers = tuple(samplers)
+        self.gibbs_steps = int(gibbs_steps)
+        self.grid = np.geomspace(1e3, 1e6, 24) if grid is None else np.asarray(grid, dtype=float)
+        self._x = transform.transform(showers.energies, showers.showers)  # (B, V) preprocessed
+        self._latent = functools.lru_cache(maxsize=cache_size)(self._latent_uncached)
+        self._decode = functools.lru_cache(maxsize=cache_size)(self._decode_uncached)
+        self._curve = functools.lru_cache(maxsize=cache_size)(self._curve_uncached)
+        self.last: DecodedShower | None = None
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, data_path: str | Path, *, n_events: int = 50, device: str = "auto",
+                 **kw) -> "DecoderExplorer":
+        """Load ``run_dir``'s best checkpoint and the last ``n_events`` showers of ``data_path``."""
+        from calolib.io import ShowerFile, load_showers
+        from calolib.training import load_checkpoint
+
+        ck = load_checkpoint(run_dir, device=device)
+        with ShowerFile(data_path) as f:
+            n_total = len(f)
+        n = min(int(n_events), n_total)
+        return cls(ck.model, ck.transform, load_showers(data_path, start=n_total - n, max_events=n), **kw)
+
+    # ------------------------------------------------------------------ computations (cached)
+    def _tensor(self, a):
+        import torch
+
+        return torch.as_tensor(np.asarray(a), dtype=torch.float32, device=self.model.device)
+
+    def _check(self, event: int, sampler: str) -> int:
+        event = int(event)
+        if not 0 <= event < len(self.showers):
+            raise CalolibError(f"event {event} out of range: the explorer holds {len(self.showers)} events")
+        if sampler not in self.samplers:
+            raise CalolibError(f"unknown latent source {sampler!r}; choose one of {', '.join(self.samplers)}")
+        return event
+
+    def _latent_uncached(self, event: int, seed: int, sampler: str) -> np.ndarray:
+        import torch
+
+        e = self._tensor(self.showers.energies[event : event + 1])
+        with torch.no_grad():
+            if sampler == "encoder":
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(int(seed))
+                    z = self.model.encode(self._tensor(self._x[event : event + 1]), e).z
+            else:
+                from calolib.samplers import get_sampler
+
+                kw = {"n_steps": self.gibbs_steps} if sampler == "gibbs" else {}
+                code = self.model.condition_code(e)
+                z = get_sampler(sampler, **kw).sample(self.model.rbm, 1, conditioning=code if code.shape[1] else None,
+                                                      seed=int(seed)).expand()[:1]
+        return z.detach().float().cpu().numpy()[0]
+
+    def latent(self, event: int, seed: int, sampler: str) -> np.ndarray:
+        """The latent code ``(N,)`` 0/1 of ``event`` for (``seed``, ``sampler``) (cached)."""
+        return self._latent(self._check(event, sampler), int(seed), sampler)
+
+    def _decode_batch(self, z: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Decode rows of ``z`` at energies ``e`` (MeV) -> preprocessed-space outputs (B, V)."""
+        import torch
+
+        with torch.no_grad():
+            out = self.model.reconstruct(self.model.decode(self._tensor(z), self._tensor(e)))
+        return out.detach().float().cpu().numpy()
+
+    def _decode_uncached(self, event: int, seed: int, sampler: str, e_inc: float) -> np.ndarray:
+        z = self.latent(event, seed, sampler)
+        x_hat = self._decode_batch(z[None], np.array([e_inc]))
+        return np.asarray(self.transform.inverse(np.array([e_inc]), x_hat), dtype=np.float64)[0]
+
+    def update(self, e_inc: float, seed: int = 0, sampler: str = "encoder", event: int = 0) -> DecodedShower:
+        """Decode the latent code of (``event``, ``seed``, ``sampler``) at decoder energy ``e_inc`` (MeV).
+
+        Returns the :class:`DecodedShower` (also kept as ``self.last``).
+        """
+        event = self._check(event, sampler)
+        if not float(e_inc) > 0:
+            raise CalolibError(f"decoder energy must be > 0 MeV, got {e_inc}")
+        key = float(np.float32(e_inc))  # one cache entry per slider position
+        shower = self._decode(event, int(seed), sampler, key)
+        self.last = DecodedShower(event, int(seed), sampler, key, self.latent(event, seed, sampler), shower)
+        return self.last
+
+    def _curve_uncached(self, event: int, seed: int, sampler: str) -> np.ndarray:
+        from calolib.diagnostics import einc_sweep
+
+        z = self.latent(event, seed, sampler)[None]
+        sweep = einc_sweep(self._decode_batch, z, self._x[event : event + 1], self.showers.energies[event : event + 1],
+                           self.grid, to_mev=lambda a, e: self.transform.inverse(e, a),
+                           showers_true=self.showers.showers[event : event + 1])
+        return sweep.curves["mse"][0]
+
+    def mse_curve(self, event: int, seed: int = 0, sampler: str = "encoder") -> np.ndarray:
+        """MSE(x, x̂(E′)) in preprocessed space over ``self.grid`` for the event's latent code (cached)."""
+        return self._curve(self._check(event, sampler), int(seed), sampler)
+
+    # ------------------------------------------------------------------ drawing
+    def draw(self, e_inc: float, seed: int = 0, sampler: str = "encoder", event: int = 0, *, fig=None):
+        """Draw layer images, the longitudinal profile and the MSE curve for one setting; returns the figure."""
+        import matplotlib.pyplot as plt
+
+        from calolib.plotting.style import COLORS, label_axes, use_style
+        from calolib.reports.plots import plot_layer_images, plot_longitudinal_profile
+
+        use_style()
+        dec = self.update(e_inc, seed, sampler, event)
+        geo = self.showers.geometry
+        fig = fig if fig is not None else plt.figure(figsize=(16, 8.5))
+        grid = fig.add_gridspec(2, 1, height_ratios=(1, 1.15), hspace=0.3)
+        image_axes = [fig.add_subplot(spec, projection="polar") for spec in grid[0].subgridspec(1, 5, wspace=0.15)]
+        truth = self.showers.showers[event]
+        plot_layer_images(dec.shower, geo, axes=image_axes, vmax=float(max(dec.shower.max(), truth.max(), 1e-6)))
+        ax_prof, ax_mse = (fig.add_subplot(spec) for spec in grid[1].subgridspec(1, 2, wspace=0.3))
+        plot_longitudinal_profile({"event (truth)": truth[None], f"decoded at E′ = {dec.e_inc / 1e3:.3g} GeV": dec.shower[None]},
+                                  geo, ax=ax_prof)
+        curve = self.mse_curve(event, seed, sampler)
+        ax_mse.plot(self.grid, curve, "o-", ms=3, color=COLORS[2], label="MSE(x, x̂(E′))")
+        ax_mse.axvline(self.showers.energies[event], color="black", ls="--", lw=1, label="true E_inc")
+        ax_mse.axvline(dec.e_inc, color=COLORS[4], lw=2, label="current E′")
+        label_axes(ax_mse, "decoder E′ [MeV]", "MSE [preprocessed]", logx=True)
+        ax_mse.legend(fontsize=9)
+        fig.suptitle(f"event {event} (E_inc = {self.showers.energies[event] / 1e3:.3g} GeV), latent from {sampler} "
+                     f"seed {seed}: decoded E_dep = {dec.total_energy:.4g} MeV", fontsize=13)
+        return fig
+
+    def static_sweep(self, energies, seed: int = 0, sampler: str = "encoder", event: int = 0):
+        """One row of layer images per E′ in ``energies`` plus the profiles and the MSE curve; returns the figure."""
+        import matplotlib.pyplot as plt
+
+        from calolib.plotting.style import COLORS, label_axes, use_style
+        from calolib.reports.plots import plot_layer_images, plot_longitudinal_profile
+
+        use_style()
+        energies = [float(e) for e in energies]
+        geo = self.showers.geometry
+        decoded = [self.update(e, seed, sampler, event) for e in energies]
+        vmax = float(max(d.shower.max() for d in decoded))
+        fig = plt.figure(figsize=(16, 3.3 * len(energies) + 5))
+        grid = fig.add_gridspec(len(energies) + 1, 1, height_ratios=(*(1,) * len(energies), 1.4), hspace=0.35)
+        all_axes, meshes = [], []
+        for r, d in enumerate(decoded):
+            axes = [fig.add_subplot(spec, projection="polar") for spec in grid[r].subgridspec(1, 5, wspace=0.15)]
+            meshes += plot_layer_images(d.shower, geo, axes=axes, vmax=vmax, colorbar=False)
+            axes[0].text(-0.35, 0.5, f"E′ = {d.e_inc / 1e3:.3g} GeV", transform=axes[0].transAxes, rotation=90,
+                         va="center", ha="center", fontsize=12)
+            all_axes += axes
+        fig.colorbar(meshes[-1], ax=all_axes, label="voxel energy [MeV]", shrink=0.6, pad=0.02)
+        ax_prof, ax_mse = (fig.add_subplot(spec) for spec in grid[-1].subgridspec(1, 2, wspace=0.3))
+        samples = {"event (truth)": self.showers.showers[event][None]}
+        samples.update({f"E′ = {d.e_inc / 1e3:.3g} GeV": d.shower[None] for d in decoded})
+        plot_longitudinal_profile(samples, geo, ax=ax_prof)
+        ax_mse.plot(self.grid, self.mse_curve(event, seed, sampler), "o-", ms=3, color=COLORS[2], label="MSE(x, x̂(E′))")
+        ax_mse.axvline(self.showers.energies[event], color="black", ls="--", lw=1, label="true E_inc")
+        for d in decoded:
+            ax_mse.axvline(d.e_inc, color=COLORS[4], lw=1, alpha=0.6)
+        label_axes(ax_mse, "decoder E′ [MeV]", "MSE(x, x̂(E′)) [preprocessed]", logx=True)
+        ax_mse.legend(fontsize=9)
+        return fig
+
+    # ------------------------------------------------------------------ widgets
+    def widget(self, *, event: int = 0, seed: int = 0, sampler: str | None = None):
+        """The ipywidgets UI: ``ipywidgets.interactive`` over E′ (log slider), event, seed and sampler."""
+        import ipywidgets as widgets
+        import matplotlib.pyplot as plt
+
+        e0 = float(self.showers.energies[event])
+        controls = {
+            "e_inc": widgets.FloatLogSlider(value=e0, base=10, min=3, max=6, step=0.02, continuous_update=False,
+                                            description="E′ [MeV]", readout_format=".3g"),
+            "seed": widgets.IntSlider(value=seed, min=0, max=99, continuous_update=False, description="latent seed"),
+            "sampler": widgets.Dropdown(options=list(self.samplers), value=sampler or self.samplers[0],
+                                        description="latent from"),
+            "event": widgets.IntSlider(value=event, min=0, max=len(self.showers) - 1, continuous_update=False,
+                                       description="event"),
+        }
+
+        def show(e_inc, seed, sampler, event):
+            fig = self.draw(e_inc, seed, sampler, event)
+            plt.show()
+            plt.close(fig)  # the inline backend has shown it; never accumulate figures
+
+        return widgets.interactive(show, **controls)

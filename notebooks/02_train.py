@@ -1,0 +1,144 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Training the QVAE: loss terms, schedules and the checkpoint
+#
+# Trains a quantum-assisted VAE (encoder → binary latents with a 4-partite RBM prior → decoder) on
+# the dataset of report 01 with a training preset (`quick` for a laptop, `full` for a GPU), and shows
+# how every term of the loss evolves:
+#
+# * **AE**: reconstruction error in preprocessed (logit, standardised) voxel space;
+# * **Hits**: binary cross-entropy of the hit/no-hit head that makes the output sparse;
+# * **Ent**: entropy of the encoder's Bernoulli posterior;
+# * **Pos** / **Neg**: positive (encoded data) and negative (persistent Gibbs chains) phases of the
+#   RBM prior — Pos − Neg estimates the prior's negative log-likelihood up to ln Z.
+#
+# The best epoch is chosen on the validation AHEP = AE + Hits + Ent + Pos. The run directory
+# (`run_dir`) holding `best.pt`, `last.pt`, `history.csv` and per-epoch RBM snapshots is what the
+# reports 03–07 and 09 read.
+
+# %% tags=["parameters"]
+data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 training file
+run_dir: str = "reports/runs/quick"  # run directory written here (checkpoints, history)
+preset: str = "quick"  # training preset: quick or full
+epochs: int = 0  # epochs to train (0 keeps the preset's)
+max_events: int = 0  # events read from the file (0 keeps the preset's)
+overrides: list = []  # extra TrainConfig overrides as "key: value" strings, e.g. ["lr: 3e-4"]
+resume: bool = False  # continue the run already in run_dir instead of starting over
+device: str = "auto"  # auto, cpu or cuda
+seed: int = 0  # training seed
+out_dir: str = "reports"  # where 02_train.results.json is written
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from calolib.reports.notebook import setup, save_results, rbm_snapshot_callback, clear_run_dir
+from calolib.reports.plots import plot_loss_history
+from calolib.training import get_preset, apply_overrides, train, config_to_dict
+from calolib.training.steps import TERMS
+
+setup()
+changes = {"seed": seed}
+if epochs:
+    changes["epochs"] = epochs
+if max_events:
+    changes["max_events"] = max_events
+config = apply_overrides(apply_overrides(get_preset(preset), changes),
+                         [o if "=" in o else o.replace(":", "=", 1) for o in overrides])
+run = Path(run_dir)
+if not resume:
+    clear_run_dir(run)  # a fresh run: this report regenerates its checkpoint (only training files are removed)
+print(f"training preset {preset!r}: {config.epochs} epochs, model {config.model.encoder}/{config.model.decoder}, "
+      f"RBM {config.model.rbm_sizes} ({config.model.topology}) -> {run}")
+
+# %%
+result = train(config, data_path, run, resume=resume, device=device, progress=False,
+               callbacks=[rbm_snapshot_callback(run)])
+history = result.history
+print(f"trained {result.epochs_run} epochs in {result.train_time_s:.0f} s; best validation AHEP {result.best_val:.4g}")
+print(f"checkpoint: {result.best_path}")
+
+# %% [markdown]
+# ## Every loss term against epoch
+# Solid lines: training averages over the epoch; dashed: validation (epoch 0 is the untrained model,
+# the yardstick for "it learns"). AE and Hits should fall steadily; Ent, Pos and Neg trade off as
+# the KL weight ramps up and the prior learns the encodings.
+
+# %% tags=["key-figure"]
+terms = [t for t in TERMS if any(f"val_{t}" in r for r in history)]
+fig, axes = plt.subplots(2, 3, figsize=(17, 9))
+for ax, term in zip(axes.ravel(), [*terms, "ahep"]):
+    plot_loss_history(history, [f"train_{term}", f"val_{term}"], ax=ax, ylabel=f"{term} per event")
+    ax.set_title(term.upper() if term != "ahep" else "AHEP = AE + Hits + Ent + Pos", fontsize=12)
+for ax in axes.ravel()[len(terms) + 1:]:
+    ax.axis("off")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Schedules
+# Learning rate, KL weight (weight of Ent + Pos − Neg) and relaxation sharpness β per epoch.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
+for ax, key in zip(axes, ("lr", "kl_weight", "beta")):
+    plot_loss_history(history, [key], ax=ax, ylabel=key)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## RBM log-likelihood and generation quality against epoch
+# Left: LL = −⟨E(z)⟩ − ln Z of the validation encodings under the prior (seed 001), with ln Z from AIS
+# (lower-biased, so this LL is high) and from reverse AIS started at the persistent chains (upper-biased
+# ln Z, LL low); the truth lies in between. Right: separation power of E_dep/E_inc and of the sparsity
+# between showers generated after each epoch and the validation showers (0 = indistinguishable).
+# Both are recorded when the training config sets `log_rbm_ll` and `gen_check_events`.
+
+# %%
+ll_keys = [k for k in ("rbm_ll_ais", "rbm_ll_rais") if any(k in r for r in history)]
+sep_keys = [k for k in ("sep_e_ratio", "sep_sparsity") if any(k in r for r in history)]
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5))
+if ll_keys:
+    plot_loss_history(history, ll_keys, ax=ax1, ylabel="RBM log-likelihood [nats per sample]")
+else:
+    ax1.text(0.5, 0.5, "not recorded (log_rbm_ll: false)", ha="center", transform=ax1.transAxes)
+if sep_keys:
+    plot_loss_history(history, sep_keys, ax=ax2, ylabel="separation power")
+else:
+    ax2.text(0.5, 0.5, "not recorded (gen_check_events: 0)", ha="center", transform=ax2.transAxes)
+fig.tight_layout()
+plt.show()
+
+# %%
+first, last = history[0], history[-1]
+results = {
+    "run_dir": str(run),
+    "best_path": str(result.best_path),
+    "epochs": int(last["epoch"]),
+    "train_time_s": float(result.train_time_s),
+    "best_val_ahep": float(result.best_val),
+    "val_ae_untrained": float(first["val_ae"]),
+    "val_ae_final": float(last["val_ae"]),
+    "val_hits_final": float(last.get("val_hits", float("nan"))),
+    "samples_per_s": float(last.get("samples_per_s", float("nan"))),
+    "n_rbm_snapshots": len(list((run / "rbm_epochs").glob("epoch_*.pt"))),
+    "ll_ais_final": last.get("rbm_ll_ais"),
+    "ll_rais_final": last.get("rbm_ll_rais"),
+    "sep_e_ratio_final": last.get("sep_e_ratio"),
+    "sep_sparsity_final": last.get("sep_sparsity"),
+    "config": config_to_dict(config),
+}
+results_path = save_results(out_dir, "02_train", results)

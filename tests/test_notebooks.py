@@ -1,0 +1,181 @@
+"""Every study notebook runs headless under papermill with the "tiny" preset, and its results.json holds
+real numbers.  A tiny dataset and a tiny trained checkpoint are built once per session with the library."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from calolib.reports import PRESETS, run_reports
+
+pytestmark = pytest.mark.notebook
+
+N_EVENTS = 800  # tiny synthetic ds2 file: 400 train (the tiny preset's max_events) + a held-out tail
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    from calolib.io import save_showers
+    from calolib.synthetic import simulate
+
+    path = tmp_path_factory.mktemp("data") / "tiny_ds2.h5"
+    s = simulate(N_EVENTS, geometry="ds2", seed=3)
+    save_showers(path, s.energies, s.showers)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_data, tmp_path_factory) -> Path:
+    """A QVAE trained for the tiny preset's epochs with the tiny preset's config, RBM snapshots included."""
+    from calolib.reports.notebook import rbm_snapshot_callback
+    from calolib.training import apply_overrides, get_preset, train
+
+    p = PRESETS["tiny"]["02_train"]
+    config = apply_overrides(get_preset(p["preset"]), {"epochs": p["epochs"], "max_events": p["max_events"]})
+    config = apply_overrides(config, p["overrides"])
+    run = tmp_path_factory.mktemp("runs") / "tiny"
+    train(config, tiny_data, run, device="cpu", progress=False, callbacks=[rbm_snapshot_callback(run)])
+    return run
+
+
+def _run(name: str, tmp_path: Path, **params) -> dict:
+    out = tmp_path / "reports"
+    (result,) = run_reports("tiny", only=[name], out_dir=out, params_overrides=params, progress=False)
+    assert result.ok, f"{name} failed: {result.error}"
+    html = (out / f"{name}.html").read_text()
+    assert "<img" in html or "image/png" in html, f"{name} shows no figure"
+    assert result.figures, f"{name}: no key figure extracted"
+    return json.loads((out / f"{name}.results.json").read_text())
+
+
+def _file_energies(path: Path) -> np.ndarray:
+    with h5py.File(path, "r") as f:
+        return np.asarray(f["incident_energies"][:]).ravel()
+
+
+def test_01_data(tiny_data, tmp_path):
+    res = _run("01_data", tmp_path, data_path=str(tiny_data))
+    n = PRESETS["tiny"]["01_data"]["n_events"]
+    e = _file_energies(tiny_data)[:n]
+    assert res["n_events"] == n and res["geometry"] == "ds2" and res["n_voxels"] == 6480
+    assert np.isclose(res["e_inc_min_mev"], e.min()) and np.isclose(res["e_inc_max_mev"], e.max())
+    assert 0 < res["mean_sparsity"] < 1 and 0 < res["mean_e_ratio"] < 1
+    assert res["sparsity_low_e"] > res["sparsity_high_e"]  # low-energy showers are sparser
+
+
+def test_02_train(tiny_data, tmp_path):
+    run_dir = tmp_path / "run"
+    res = _run("02_train", tmp_path, data_path=str(tiny_data), run_dir=str(run_dir))
+    epochs = PRESETS["tiny"]["02_train"]["epochs"]
+    assert res["epochs"] == epochs and res["n_rbm_snapshots"] == epochs
+    assert (run_dir / "best.pt").is_file() and (run_dir / "last.pt").is_file()
+    assert len((run_dir / "history.csv").read_text().strip().splitlines()) == 1 + epochs + 1  # header, untrained row
+    assert res["config"]["model"]["encoder_hidden"] == [64]  # the preset's overrides reached the config
+    assert res["val_ae_final"] < res["val_ae_untrained"]  # it learns
+    assert res["ll_ais_final"] is not None and res["ll_rais_final"] is not None  # LL per epoch recorded
+    assert 0 <= res["sep_e_ratio_final"] <= 1 + 1e-9
+
+
+def test_03_evaluate(tiny_data, tiny_run, tmp_path):
+    res = _run("03_evaluate", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
+    n = PRESETS["tiny"]["03_evaluate"]["n_events"]
+    assert res["n_ref"] == n and res["n_gen"] == n and res["models"] == ["tiny"]
+    for key in ("sep_power_e_ratio", "sep_power_sparsity", "sep_power_mean"):
+        assert 0 <= res[key] <= 1 + 1e-9, key
+    assert 0 <= res["auc_low"] <= 1 and 0 <= res["auc_high"] <= 1
+    assert res["fpd"] >= 0 and res["frobenius"] >= 0 and res["showers_per_s"] > 0
+    assert res["resolution_ref"]["a"] > 0  # the reference showers have a stochastic term
+
+
+def test_04_rbm(tiny_data, tiny_run, tmp_path):
+    from calolib.training import load_checkpoint
+
+    res = _run("04_rbm", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
+    rbm = load_checkpoint(tiny_run).model.rbm
+    assert res["rbm_sizes"] == list(rbm.sizes) and res["n_parameters"] == rbm.n_parameters
+    assert res["n_snapshots"] == PRESETS["tiny"]["02_train"]["epochs"]
+    assert set(res["topologies"]) == {"zephyr", "pegasus"}
+    assert all(t["sizes"] == list(rbm.sizes) for t in res["topologies"].values())
+    # AIS / RAIS against exact enumeration on the small RBM
+    assert abs(res["small_ais_log_z"] - res["small_exact_log_z"]) < 0.15
+    assert abs(res["small_rais_log_z"] - res["small_exact_log_z"]) < 0.15
+    assert np.isclose(res["ll_ais"] - res["ll_rais"], res["rais_log_z"] - res["ais_log_z"])
+
+
+def test_05_latent_clustering(tiny_data, tiny_run, tmp_path):
+    res = _run("05_latent_clustering", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
+    p = PRESETS["tiny"]["05_latent_clustering"]
+    assert res["n_events"] == p["n_events"] and res["n_groups"] == p["n_groups"] and res["n_repeats"] == p["n_repeats"]
+    assert 0 <= res["overlap_score"] <= 1 and 0 <= res["classifier_accuracy"] <= 1
+    assert res["chance_accuracy"] >= 1 / p["n_groups"] - 1e-9
+    assert len(res["group_mean"]) == p["n_groups"]
+
+
+def test_06_einc_sweep(tiny_data, tiny_run, tmp_path):
+    res = _run("06_einc_sweep", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
+    p = PRESETS["tiny"]["06_einc_sweep"]
+    assert res["n_events"] == p["n_events"] and res["n_grid"] == p["n_grid"]
+    e = _file_energies(tiny_data)[-p["n_events"]:]
+    for crit in ("mse", "energy", "sparsity"):  # argmin E' lies on the 1 GeV .. 1 TeV grid
+        assert 1e3 / e.max() * 0.999 <= res[f"median_ratio_{crit}"] <= 1e6 / e.min() * 1.001, crit
+
+
+def test_07_autocorrelation(tiny_run, tmp_path):
+    res = _run("07_autocorrelation", tmp_path, run_dir=str(tiny_run))
+    assert res["cases"] == ["random-full", "zephyr", "zephyr-no-bias", "trained", "bernoulli"]
+    # i.i.d. Bernoulli noise: no autocorrelation, tau_int = 1 within its error
+    assert abs(res["tau_bernoulli"] - 1) < 5 * res["tau_err_bernoulli"] + 0.02
+    assert abs(res["bernoulli_c1"]) < 0.02
+    assert all(res[f"tau_{k}"] >= 0.5 for k in ("random_full", "zephyr", "zephyr_no_bias", "trained"))
+
+
+def test_08_annealer(tmp_path):
+    res = _run("08_annealer", tmp_path)
+    n = PRESETS["tiny"]["08_annealer"]["n_per_partition"]
+    assert res["n_units"] == 4 * n and res["samplers"] == ["exact", "gibbs", "sa", "pimc", "mock-qpu"]
+    # exact samples are at beta = 1: every estimator agrees within its error
+    for m in ("mpl", "moments"):
+        assert abs(res[f"beta_{m}_exact"] - 1) < 4 * res[f"beta_err_{m}_exact"] + 0.05, m
+    # the mock QPU ends colder than the RBM, and reweighting to beta = 1 brings its marginals closer
+    assert res["beta_mpl_mock_qpu"] > 1.5
+    assert res["rms_weighted_mock_qpu"] < res["rms_unweighted_mock_qpu"]
+
+
+def test_09_decoder_explorer(tiny_data, tiny_run, tmp_path):
+    res = _run("09_decoder_explorer", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
+    e = res["decoded_e_total"]
+    assert res["sweep_energies"] == [3000.0, 30000.0, 300000.0] and len(e) == 3
+    assert e[0] < e[1] < e[2]  # a higher decoder energy gives a more energetic shower
+    assert 1e3 <= res["mse_argmin_e"] <= 1e6
+
+
+def test_decoder_slider_drives_the_decoding(tiny_data, tiny_run):
+    """The ipywidgets UI: moving the E' slider re-decodes; the shower changes and the cache serves repeats."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    from calolib.widgets import DecoderExplorer
+
+    explorer = DecoderExplorer.from_run(tiny_run, tiny_data, n_events=5, device="cpu", grid=np.geomspace(1e3, 1e6, 6))
+    ui = explorer.widget(event=2, seed=1)
+    sliders = {c.description: c for c in ui.children if hasattr(c, "description")}
+    e_slider = sliders["E′ [MeV]"]
+    assert type(e_slider).__name__ == "FloatLogSlider" and e_slider.continuous_update is False
+    ui.update()
+    first = explorer.last
+    assert first.event == 2 and np.isclose(first.e_inc, explorer.showers.energies[2], rtol=1e-6)
+    e_slider.value = 2e3 if first.e_inc > 1e4 else 5e5  # moving the slider re-runs the callback
+    second = explorer.last
+    assert np.isclose(second.e_inc, e_slider.value, rtol=1e-6)
+    assert np.array_equal(first.z, second.z)  # same latent code ...
+    assert not np.allclose(first.shower, second.shower)  # ... decoded differently
+    again = explorer.update(first.e_inc, 1, "encoder", 2)
+    assert again.shower is first.shower  # served from the cache
+    sliders["latent from"].value = "gibbs"
+    assert explorer.last.sampler == "gibbs" and explorer.last.z.shape == first.z.shape
+    fig = explorer.draw(5e4, 1, "encoder", 2)  # what the slider callback draws: 5 layers, profile, MSE curve
+    assert len(fig.axes) == 5 + 1 + 1 + 1  # (+ the colour bar)
+    assert sum(ax.name == "polar" for ax in fig.axes) == 5
