@@ -55,3 +55,13 @@ def pytest_collection_modifyitems(config, items):
 def device() -> torch.device:
     """CUDA when present, else CPU: tests written against this run on both."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (restored afterwards): small torch ops are faster that way when
+    the cores are shared, e.g. by ``pytest -n 2`` on a 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

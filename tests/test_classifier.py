@@ -8,13 +8,7 @@ from calolib.metrics import ClassifierConfig, classifier_auc
 from calolib.metrics.classifier import high_level_inputs, low_level_inputs, roc_auc
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small MLPs run faster on one thread when CPU cores are shared (pytest -n 2); restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def literal_auc(s, y):

@@ -19,13 +19,7 @@ from calolib.samplers import (
 from calolib.samplers.testing import assert_clamped, assert_sample_energies, assert_sampler_api
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny kernels: one intra-op thread avoids oversubscribing the cores under ``pytest -n``."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 N_CHAINS = 20_000

@@ -13,13 +13,7 @@ from calolib.errors import ConfigError
 from calolib.rbm import RBM, RBMConfig
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny kernels: one intra-op thread avoids oversubscribing the cores under ``pytest -n``."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TOPOS = ["full", "zephyr", "pegasus", "chimera"]
