@@ -14,6 +14,7 @@ from calolib.errors import ConfigError
 from calolib.models import QVAE, ModelConfig, ahep, total_loss
 from calolib.models.encoders import CircularConv3d, CNNBackbone
 from calolib.models.losses import bernoulli_entropy, reconstruction_loss
+from calolib.models.qvae import DecoderOutput
 
 V = 6480
 SMALL = dict(rbm_sizes=(8, 8, 8, 8), topology="full", encoder_hidden=(16,), decoder_hidden=(16,),
@@ -351,3 +352,107 @@ def test_bad_inputs_raise_config_errors():
         model.decode(torch.zeros(2, 5), torch.ones(2) * 1e3)
     with pytest.raises(ConfigError, match="ModelConfig"):
         QVAE(42)
+
+
+# ------------------------------------------------------------------------------------- energy-sum term
+def _fitted_transform(n=6, seed=0):
+    from calolib.preprocessing import VoxelTransform
+
+    rng = np.random.default_rng(seed)
+    e = np.exp(rng.uniform(np.log(1e3), np.log(1e6), n))
+    s = rng.exponential(1.0, (n, V)) * (rng.random((n, V)) < 0.2)
+    s *= (0.7 * e / s.sum(axis=1))[:, None]
+    return VoxelTransform().fit(e, s), e, s
+
+
+@pytest.mark.parametrize("mode", ["layer", "total"])
+def test_esum_term_matches_numpy(mode):
+    from calolib.geometry import get_geometry
+
+    tr, e, s = _fitted_transform()
+    model = QVAE(small(esum_weight=2.0, esum_mode=mode, esum_floor=1e-3))
+    model.set_preprocessing(tr)
+    x = torch.as_tensor(tr.transform(e, s))
+    out = model(x, torch.as_tensor(e))
+    terms = model.loss_terms(x, torch.as_tensor(e), out, None)
+    # independent numpy: invert the transform by hand, weight by the hit probabilities, sum per layer
+    m, sd, d = tr.mean, tr.std, tr.delta
+    xh = out.dec.x.detach().double().numpy()
+    hp = 1.0 / (1.0 + np.exp(-out.dec.hit_logits.detach().double().numpy()))
+    eps_hat = np.clip((1.0 / (1.0 + np.exp(-(xh * sd + m))) - d) / (1 - 2 * d), 0, None) * hp
+    eps = s / e[:, None]
+    layer = np.asarray(get_geometry("ds2").voxel_layer)
+    onehot = np.eye(45)[layer] if mode == "layer" else np.ones((V, 1))
+    f_hat, f = eps_hat @ onehot, eps @ onehot
+    expected = np.mean(np.sum((np.log(f_hat + 1e-3) - np.log(f + 1e-3)) ** 2, axis=1))
+    assert set(terms) == {"ae", "hits", "ent", "pos", "neg", "esum"}
+    assert np.isclose(terms["esum"].item(), expected, rtol=2e-4)
+    # the total loss counts it with its weight; AHEP does not
+    base = total_loss({k: v for k, v in terms.items() if k != "esum"}, 0.5)
+    assert torch.isclose(total_loss(terms, 0.5, 2.0), base + 2.0 * terms["esum"])
+    assert torch.isclose(ahep(terms), terms["ae"] + terms["hits"] + terms["ent"] + terms["pos"])
+
+
+def test_esum_is_zero_for_a_perfect_reconstruction_and_grows_with_an_energy_deficit():
+    from calolib.models.losses import energy_sum_loss
+
+    tr, e, s = _fitted_transform()
+    mean, std = torch.as_tensor(tr.mean, dtype=torch.float32), torch.as_tensor(tr.std, dtype=torch.float32)
+    x = torch.as_tensor(tr.transform(e, s))
+    assert energy_sum_loss(x, None, x, mean, std, tr.delta).item() < 1e-8
+    x_low = torch.as_tensor(tr.transform(e, 0.5 * s))  # every voxel at half energy: total ratio 1/2
+    got = energy_sum_loss(x_low, None, x, mean, std, tr.delta, floor=1e-9).item()
+    assert np.isclose(got, math.log(2.0) ** 2, rtol=1e-3)
+
+
+def test_esum_gradient_reaches_both_decoder_heads_but_not_the_target():
+    tr, e, s = _fitted_transform()
+    model = QVAE(small(esum_weight=1.0))
+    model.set_preprocessing(tr)
+    x = torch.as_tensor(tr.transform(e, s)).requires_grad_(True)
+    out = model(x.detach(), torch.as_tensor(e))
+    x_hat = out.dec.x.detach().requires_grad_(True)
+    hl = out.dec.hit_logits.detach().requires_grad_(True)
+    model.esum_term(x, DecoderOutput(x_hat, hl)).backward()
+    assert x_hat.grad.abs().sum() > 0 and hl.grad.abs().sum() > 0
+    assert x.grad is None or x.grad.abs().sum() == 0
+    # and through the whole model, to the decoder's and encoder's weights
+    model.zero_grad()
+    model.loss_terms(x.detach(), torch.as_tensor(e), model(x.detach(), torch.as_tensor(e)), None)["esum"].backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.decoder.parameters() if p.ndim > 1)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.parameters())
+
+
+def test_esum_off_by_default_and_needs_preprocessing():
+    x, e = batch()
+    model = QVAE(small())
+    assert "esum" not in model.loss_terms(x, e, model(x, e), None)
+    on = QVAE(small(esum_weight=1.0))
+    with pytest.raises(ConfigError, match="set_preprocessing"):
+        on.loss_terms(x, e, on(x, e), None)
+    with pytest.raises(ConfigError, match="esum_weight"):
+        small(esum_weight=-1.0)
+    with pytest.raises(ConfigError, match="esum_mode"):
+        small(esum_mode="voxel")
+    from calolib.preprocessing import VoxelTransform
+
+    with pytest.raises(ConfigError, match="fitted"):
+        on.set_preprocessing(VoxelTransform())
+
+
+def test_generate_method_delegates_and_needs_a_transform():
+    from calolib.generation import generate
+
+    tr, _, _ = _fitted_transform()
+    model = QVAE(small())
+    e = np.array([1e3, 1e4, 1e5])
+    with pytest.raises(ConfigError, match="VoxelTransform"):
+        model.generate(e)
+    a = model.generate(e, transform=tr, n_gibbs_steps=3, seed=4, device="cpu")
+    b = generate(model, tr, e, n_gibbs_steps=3, seed=4, device="cpu")
+    assert np.array_equal(a.showers, b.showers) and np.array_equal(a.energies, e)
+    model.set_preprocessing(tr)  # attaches the transform (and sets the empty value from it)
+    assert model.transform is tr
+    c = generate(model, tr, e, sampler="gibbs", n_gibbs_steps=3, seed=4, device="cpu")
+    assert np.array_equal(model.generate(e, n_gibbs_steps=3, seed=4, device="cpu").showers, c.showers)
+

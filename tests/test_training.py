@@ -297,3 +297,31 @@ def test_monitors_rbm_ll_and_generation_check(data_file, tmp_path):
     assert row["rbm_ll_ais"] - row["rbm_ll_rais"] == pytest.approx(row["rbm_log_z_rais"] - row["rbm_log_z_ais"])
     assert row["rbm_ll_ais"] < 0
     assert 0.0 <= row["sep_e_ratio"] <= 1.0 and 0.0 <= row["sep_sparsity"] <= 1.0
+
+
+# ------------------------------------------------------------------------------------------ energy-sum term
+def test_esum_training_logs_the_term_resumes_exactly_and_model_generates(data_file, tmp_path):
+    from calolib.training import load_checkpoint
+
+    cfg = tiny_config(epochs=2, model={"esum_weight": 5.0})
+    full = train(cfg, data_file, tmp_path / "full", device="cpu", progress=False)
+    row = full.history[-1]
+    for key in ("train_esum", "val_esum"):
+        assert key in row and math.isfinite(row[key]) and row[key] >= 0
+    assert "esum" in (tmp_path / "full" / "history.csv").read_text().splitlines()[0]
+    # the training loss adds 5 * esum, the best-model criterion (AHEP) does not
+    assert row["val_loss"] == pytest.approx(row["val_ae"] + row["val_hits"] + row["val_ent"] + row["val_pos"]
+                                            - row["val_neg"] + 5.0 * row["val_esum"], rel=1e-5)
+    assert row["val_ahep"] == pytest.approx(row["val_ae"] + row["val_hits"] + row["val_ent"] + row["val_pos"], rel=1e-5)
+    train(dataclasses.replace(cfg, epochs=1), data_file, tmp_path / "split", device="cpu", progress=False)
+    resumed = train(cfg, data_file, tmp_path / "split", resume=True, device="cpu", progress=False)
+    assert _strip(resumed.history) == _strip(full.history)
+    _assert_same_state(_params(full.last_path), _params(resumed.last_path))
+    # load_checkpoint restores the preprocessing statistics from the saved transform and attaches it
+    ck = load_checkpoint(full.last_path)
+    assert ck.model.transform is ck.transform and ck.model.prep_delta == ck.transform.delta
+    assert np.allclose(ck.model.prep_mean.numpy(), ck.transform.mean.astype(np.float32))
+    assert np.allclose(ck.model.prep_std.numpy(), ck.transform.std.astype(np.float32))
+    e = np.array([2e3, 5e4])
+    s = ck.model.generate(e, sampler="gibbs", n_gibbs_steps=2, seed=1, device="cpu")
+    assert s.showers.shape == (2, 6480) and np.array_equal(s.energies, e) and (s.showers >= 0).all()

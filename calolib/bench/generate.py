@@ -94,7 +94,7 @@ def _time_training(model, config, dev, args) -> float:
     def step():
         nz = neg.step(e, config.gibbs_sweeps)
         out = model(x, e)
-        loss = stage_loss(model.loss_terms(x, e, out, nz), "joint", 1.0)
+        loss = stage_loss(model.loss_terms(x, e, out, nz), "joint", 1.0, esum_weight=model.config.esum_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

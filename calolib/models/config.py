@@ -21,6 +21,9 @@ Choices (defaults first):
 * ``positional``: ``"none"`` | ``"v1"`` | ``"v2"`` voxel positional encodings; ``partition_encoding``:
   the seed-000 scalar S of the previous partitions added to the voxels (hierarchical encoder only).
 * hits head options: ``hits_head``, ``hits_use_einc``, ``hits_preprocess_einc`` (seed-003 remedies).
+* ``esum_weight`` > 0 adds the energy-sum loss term ``esum`` (see :func:`calolib.models.losses.energy_sum_loss`):
+  the squared log-ratio of the expected reconstructed and the true energy fractions, per layer
+  (``esum_mode="layer"``) or in total (``"total"``); ``esum_floor`` keeps empty layers finite.
 
 Example:
     >>> from dataclasses import asdict
@@ -61,6 +64,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "positional": ("none", "v1", "v2"),
     "activation": ("silu", "relu", "leaky_relu", "gelu", "tanh"),
     "ae_reduction": ("sum", "mean"),
+    "esum_mode": ("layer", "total"),
 }
 
 
@@ -103,6 +107,9 @@ class ModelConfig:
     hits_einc_hidden: int = 16                  # width of that MLP
     ae_reduction: str = "sum"                   # AE loss: sum over voxels (ELBO scale) or mean, then batch mean
     hit_tolerance: float = 1e-6                 # x > empty_value + tol counts as a hit (preprocessed units)
+    esum_weight: float = 0.0                    # weight of the energy-sum loss term "esum" (0: off)
+    esum_mode: str = "layer"                    # esum over per-layer energy fractions or the total one
+    esum_floor: float = 1e-3                    # added to the energy fractions inside the logarithms
     seed: int = 0                               # weight initialisation seed
 
     def __post_init__(self):
@@ -223,6 +230,10 @@ def _validate(cfg: ModelConfig) -> None:
             raise ConfigError(f"ModelConfig.{key} must be > 0, got {getattr(cfg, key)}")
     if cfg.rbm_bias_std < 0 or cfg.hit_tolerance < 0:
         raise ConfigError("ModelConfig.rbm_bias_std and hit_tolerance must be >= 0")
+    if cfg.esum_weight < 0:
+        raise ConfigError(f"ModelConfig.esum_weight must be >= 0, got {cfg.esum_weight}")
+    if not cfg.esum_floor > 0:
+        raise ConfigError(f"ModelConfig.esum_floor must be > 0, got {cfg.esum_floor}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f"ModelConfig.dropout must be in [0, 1), got {cfg.dropout}")
     if not (0 < cfg.einc_min < cfg.einc_max):

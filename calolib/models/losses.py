@@ -10,11 +10,14 @@
 * ``ent``: ``-H(q(z|x))``, the negative entropy of the factorised Bernoulli posterior,
   ``H = sum_i [softplus(l_i) - l_i sigmoid(l_i)]`` over the encoder's (free) bits.
 * ``pos``: mean RBM energy of the relaxed encoded samples ``zeta`` (partition 0 = the clamped E_inc code).
+* ``esum`` (only when ``ModelConfig.esum_weight > 0``): the energy-sum term of :func:`energy_sum_loss`.
+  The AE term is a squared error in standardised-logit space, whose inverse underestimates the mean
+  energy (Jensen); ``esum`` compares energy fractions ``eps = E/E_inc`` directly.
 * ``neg``: mean RBM energy of negative-phase samples (persistent chains; detached, so its gradient
   reaches only the RBM parameters).
 
 ``KL(q || p) = -H(q) + <E(zeta)>_q + ln Z`` and ``grad ln Z = -<grad E>_p``, so ``ent + pos - neg`` is a
-surrogate of the KL with the right gradients.  :func:`total_loss` = ``ae + hits + w (ent + pos - neg)``;
+surrogate of the KL with the right gradients.  :func:`total_loss` = ``ae + hits + w_e esum + w (ent + pos - neg)``;
 :func:`ahep` = ``ae + hits + ent + pos`` (the best-model criterion of seed 001).
 
 Example:
@@ -27,7 +30,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["TERM_NAMES", "bernoulli_entropy", "reconstruction_loss", "hits_loss", "total_loss", "ahep", "kl_surrogate"]
+__all__ = ["TERM_NAMES", "bernoulli_entropy", "reconstruction_loss", "hits_loss", "total_loss", "ahep", "kl_surrogate",
+           "energy_fractions", "energy_sum_loss"]
 
 #: The names of the loss terms, in logging order.
 TERM_NAMES: tuple[str, ...] = ("ae", "hits", "ent", "pos", "neg")
@@ -78,6 +82,53 @@ def hits_loss(hit_logits: torch.Tensor, hits: torch.Tensor, reduction: str = "su
     return _reduce(bce, reduction)
 
 
+def energy_fractions(u: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, delta: float) -> torch.Tensor:
+    """Voxel energy fractions ``eps = E_voxel / E_inc`` of standardised logits ``u (B, V)``, differentiable:
+    ``(sigmoid(u std + mean) - delta) / (1 - 2 delta)``, clamped at 0 (the inverse of the VoxelTransform).
+
+    Example:
+        >>> v = torch.tensor([[0.0, 2.0]])
+        >>> energy_fractions(v, torch.zeros(2), torch.ones(2), 0.0).tolist()[0][0]
+        0.5
+    """
+    x = torch.sigmoid(u.float() * std + mean)
+    return torch.clamp((x - delta) / (1.0 - 2.0 * delta), min=0.0)
+
+
+def energy_sum_loss(x_hat: torch.Tensor, hit_logits: torch.Tensor | None, x: torch.Tensor, mean: torch.Tensor,
+                    std: torch.Tensor, delta: float, voxel_layer: torch.Tensor | None = None, *,
+                    n_layers: int | None = None, floor: float = 1e-3) -> torch.Tensor:
+    """Energy-sum loss: ``mean_b sum_l [ln(F_hat_bl + floor) - ln(F_bl + floor)]^2``.
+
+    ``F_bl`` is the true energy fraction of layer ``l`` (sum of :func:`energy_fractions` of ``x``);
+    ``F_hat_bl`` the *expected* reconstructed one, ``sum_i eps_hat_i sigmoid(hit_logit_i)`` (no hits
+    head: ``eps_hat_i`` alone).  With ``voxel_layer=None`` there is one "layer": the total fraction.
+
+    Args:
+        x_hat, hit_logits, x: ``(B, V)`` decoder energy head, hit logits (or None), preprocessed target.
+        mean, std: ``(V,)`` the VoxelTransform's logit statistics; ``delta``: its delta.
+        voxel_layer: ``(V,)`` int64 layer index of each voxel (``n_layers`` layers), or None.
+        floor: added to the fractions inside the logarithms (keeps empty layers finite).
+
+    Example:
+        >>> x = torch.tensor([[0.0, 0.0]]); m, s = torch.zeros(2), torch.ones(2)
+        >>> energy_sum_loss(x, None, x, m, s, 0.0).item()  # perfect reconstruction
+        0.0
+    """
+    eps_hat = energy_fractions(x_hat, mean, std, delta)
+    if hit_logits is not None:
+        eps_hat = eps_hat * torch.sigmoid(hit_logits.float())
+    with torch.no_grad():
+        eps = energy_fractions(x, mean, std, delta)
+    if voxel_layer is None:
+        f_hat, f = eps_hat.sum(dim=1, keepdim=True), eps.sum(dim=1, keepdim=True)
+    else:
+        n = int(n_layers if n_layers is not None else int(voxel_layer.max()) + 1)
+        f_hat = eps_hat.new_zeros(eps_hat.shape[0], n).index_add(1, voxel_layer, eps_hat)
+        f = eps.new_zeros(eps.shape[0], n).index_add(1, voxel_layer, eps)
+    return ((torch.log(f_hat + floor) - torch.log(f + floor)) ** 2).sum(dim=1).mean()
+
+
 def kl_surrogate(terms: dict[str, torch.Tensor]) -> torch.Tensor:
     """``ent + pos - neg``: the KL up to ``ln Z``'s value (its gradient is exact).
 
@@ -89,15 +140,19 @@ def kl_surrogate(terms: dict[str, torch.Tensor]) -> torch.Tensor:
     return terms["ent"] + terms["pos"] - terms["neg"]
 
 
-def total_loss(terms: dict[str, torch.Tensor], kl_weight: float = 1.0) -> torch.Tensor:
-    """``ae + hits + kl_weight * (ent + pos - neg)`` (the caller anneals ``kl_weight``).
+def total_loss(terms: dict[str, torch.Tensor], kl_weight: float = 1.0, esum_weight: float = 0.0) -> torch.Tensor:
+    """``ae + hits + esum_weight * esum + kl_weight * (ent + pos - neg)`` (the caller anneals ``kl_weight``;
+    the ``esum`` term counts only when present and ``esum_weight != 0``).
 
     Example:
         >>> t = {k: torch.tensor(v) for k, v in dict(ae=1.0, hits=2.0, ent=-3.0, pos=4.0, neg=5.0).items()}
         >>> total_loss(t, 0.5).item()
         1.0
     """
-    return terms["ae"] + terms["hits"] + kl_weight * kl_surrogate(terms)
+    loss = terms["ae"] + terms["hits"] + kl_weight * kl_surrogate(terms)
+    if esum_weight and "esum" in terms:
+        loss = loss + esum_weight * terms["esum"]
+    return loss
 
 
 def ahep(terms: dict[str, torch.Tensor]) -> torch.Tensor:

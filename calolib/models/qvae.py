@@ -11,6 +11,11 @@ Data path (shapes for a batch of ``B`` showers of ``V`` voxels, ``N = sum(rbm_si
 
 ``empty_value`` (V,) is the preprocessed value of an empty voxel, ``(logit(delta) - mean_i)/std_i`` per
 voxel: set it with :meth:`QVAE.set_empty_value` after fitting the preprocessing (zeros by default).
+The energy-sum loss term (``config.esum_weight > 0``) also needs the preprocessing's per-voxel logit
+``mean``/``std`` and ``delta``: :meth:`QVAE.set_preprocessing` sets all of them from a fitted
+VoxelTransform (non-persistent buffers: a checkpoint restores them from its saved transform).
+``model.transform`` (a plain attribute, ``None`` until set; :func:`calolib.training.load_checkpoint`
+sets it) lets :meth:`QVAE.generate` produce showers in MeV.
 Generation decodes hard prior samples ``z`` (from any sampler) with :meth:`QVAE.sample_prior_decode`.
 
 Example:
@@ -37,7 +42,7 @@ from calolib.models.conditioning import einc_to_unit
 from calolib.models.config import ModelConfig
 from calolib.models.decoders import Decoder
 from calolib.models.encoders import build_encoder
-from calolib.models.losses import bernoulli_entropy, hits_loss, reconstruction_loss
+from calolib.models.losses import bernoulli_entropy, energy_sum_loss, hits_loss, reconstruction_loss
 from calolib.models.relaxations import relax
 from calolib.rbm import RBM
 
@@ -109,6 +114,13 @@ class QVAE(nn.Module):
         self.rbm = RBM(config.rbm_sizes, config.topology, weight_std=config.rbm_weight_std,
                        bias_std=config.rbm_bias_std, seed=config.seed, topology_kwargs=dict(config.topology_kwargs))
         self.register_buffer("empty_value", torch.zeros(geo.n_voxels))
+        # preprocessing statistics for the energy-sum term (derived from the transform, so not saved)
+        self.register_buffer("prep_mean", torch.zeros(geo.n_voxels), persistent=False)
+        self.register_buffer("prep_std", torch.ones(geo.n_voxels), persistent=False)
+        self.register_buffer("voxel_layer", torch.tensor(np.array(geo.voxel_layer, dtype=np.int64)),
+                             persistent=False)
+        self.prep_delta: float | None = None  # None until set_preprocessing
+        self.transform = None  # the fitted VoxelTransform, when known (for generate)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -143,6 +155,38 @@ class QVAE(nn.Module):
         if v.shape[0] != self.n_voxels:
             raise ConfigError(f"empty_value has {v.shape[0]} entries, the model has {self.n_voxels} voxels")
         self.empty_value.copy_(v.to(self.empty_value.device))
+
+    def set_preprocessing(self, transform=None, *, mean=None, std=None, delta: float | None = None) -> None:
+        """Store the preprocessing statistics the energy-sum term needs: a fitted VoxelTransform, or its
+        per-voxel logit ``mean``/``std`` ``(V,)`` and ``delta``.  With a transform the empty value is set
+        too and ``self.transform`` is attached.
+
+        Example:
+            >>> import numpy as np
+            >>> from calolib.preprocessing import VoxelTransform
+            >>> m = QVAE(ModelConfig(geometry="ds1-photons", rbm_sizes=(4, 4, 4, 4), topology="full"))
+            >>> t = VoxelTransform().fit(np.full(3, 1e4), np.random.default_rng(0).random((3, m.n_voxels)))
+            >>> m.set_preprocessing(t); bool(np.allclose(m.prep_mean.numpy(), t.mean)), m.prep_delta == t.delta
+            (True, True)
+        """
+        if transform is not None:
+            if not getattr(transform, "fitted", False):
+                raise ConfigError("set_preprocessing needs a fitted VoxelTransform; call transform.fit(...) first")
+            mean, std, delta = transform.mean, transform.std, transform.delta
+            zeros = np.zeros((1, transform.n_voxels))
+            self.set_empty_value(transform.transform(np.array([1.0]), zeros)[0])
+            self.transform = transform
+        if mean is None or std is None or delta is None:
+            raise ConfigError("set_preprocessing needs a fitted VoxelTransform or mean, std and delta")
+        for name, value in (("prep_mean", mean), ("prep_std", std)):
+            v = torch.as_tensor(np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value),
+                                dtype=torch.float32).reshape(-1)
+            if v.shape[0] != self.n_voxels:
+                raise ConfigError(f"preprocessing {name[5:]} has {v.shape[0]} entries, the model has {self.n_voxels} voxels")
+            getattr(self, name).copy_(v.to(self.device))
+        if not 0.0 <= float(delta) < 0.5:
+            raise ConfigError(f"preprocessing delta must be in [0, 0.5), got {delta}")
+        self.prep_delta = float(delta)
 
     # ------------------------------------------------------------------ helpers
     def _e(self, e_inc) -> torch.Tensor:
@@ -224,7 +268,8 @@ class QVAE(nn.Module):
 
     def loss_terms(self, x: torch.Tensor, e_inc, out: ForwardOutput, neg_z: torch.Tensor | None, *,
                    hits: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """The named loss terms ``ae, hits, ent, pos, neg`` (scalars; see :mod:`calolib.models.losses`).
+        """The named loss terms ``ae, hits, ent, pos, neg`` (scalars; see :mod:`calolib.models.losses`),
+        plus ``esum`` when ``config.esum_weight > 0`` (needs :meth:`set_preprocessing`).
 
         Args:
             x: ``(B, V)`` preprocessed target.
@@ -246,7 +291,20 @@ class QVAE(nn.Module):
         ent = -bernoulli_entropy(out.enc.free_logits).mean()
         pos = self.rbm.energy(out.enc.zeta).mean()
         neg = self.rbm.energy(neg_z.detach().to(self.device)).mean() if neg_z is not None else zero.float()
-        return {"ae": ae, "hits": hl, "ent": ent, "pos": pos, "neg": neg}
+        terms = {"ae": ae, "hits": hl, "ent": ent, "pos": pos, "neg": neg}
+        if c.esum_weight > 0:
+            terms["esum"] = self.esum_term(x, dec)
+        return terms
+
+    def esum_term(self, x: torch.Tensor, dec: DecoderOutput) -> torch.Tensor:
+        """The energy-sum term (:func:`~calolib.models.losses.energy_sum_loss`) of ``dec`` against ``x``."""
+        if self.prep_delta is None:
+            raise ConfigError("the esum loss term needs the preprocessing statistics; call "
+                              "model.set_preprocessing(transform) with the fitted VoxelTransform")
+        c = self.config
+        layer = self.voxel_layer if c.esum_mode == "layer" else None
+        return energy_sum_loss(dec.x, dec.hit_logits, x, self.prep_mean, self.prep_std, self.prep_delta, layer,
+                               n_layers=self.geometry.n_layers, floor=c.esum_floor)
 
     # ------------------------------------------------------------------ conveniences
     def sample_prior_decode(self, z: torch.Tensor, e_inc, *, clamp_condition: bool = True,
@@ -260,6 +318,27 @@ class QVAE(nn.Module):
         if clamp_condition and self.config.condition_rbm:
             z = torch.cat([self.condition_code(e_inc), z[:, self.config.n_clamped:]], dim=1)
         return self.reconstruct(self.decode(z, e_inc), sample_hits=sample_hits, generator=generator)
+
+    def generate(self, e_inc, *, sampler="gibbs", transform=None, **kw):
+        """Generate one shower per incident energy ``e_inc (N,)`` MeV -> :class:`~calolib.showers.Showers`
+        (delegates to :func:`calolib.generation.generate`; ``transform`` defaults to ``self.transform``,
+        which :func:`calolib.training.load_checkpoint` sets).
+
+        Example:
+            >>> import numpy as np
+            >>> from calolib.preprocessing import VoxelTransform
+            >>> m = QVAE(ModelConfig(rbm_sizes=(4, 4, 4, 4), topology="full", encoder_hidden=(8,), decoder_hidden=(8,)))
+            >>> m.set_preprocessing(VoxelTransform().fit(np.full(2, 1e4), np.random.default_rng(0).random((2, 6480))))
+            >>> m.generate(np.array([1e3, 1e5]), n_gibbs_steps=2, device="cpu").showers.shape
+            (2, 6480)
+        """
+        from calolib.generation import generate
+
+        transform = self.transform if transform is None else transform
+        if transform is None:
+            raise ConfigError("QVAE.generate needs the fitted VoxelTransform: pass transform=..., call "
+                              "model.set_preprocessing(transform), or load the model with load_checkpoint")
+        return generate(self, transform, e_inc, sampler=sampler, **kw)
 
     @torch.no_grad()
     def encode_many(self, x: torch.Tensor, e_inc, n_repeats: int, generator: torch.Generator | None = None, *,

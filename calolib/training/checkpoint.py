@@ -161,7 +161,8 @@ class Checkpoint:
     """A loaded checkpoint: the rebuilt model (eval mode, on ``device``) and everything around it.
 
     Attributes:
-        model: the :class:`~calolib.models.QVAE`, in eval mode.
+        model: the :class:`~calolib.models.QVAE`, in eval mode, with ``model.transform`` set (so
+            ``model.generate(e_inc, sampler=...)`` works).
         transform: the fitted :class:`~calolib.preprocessing.VoxelTransform`.
         config: the run's :class:`~calolib.training.config.TrainConfig`.
         epoch: epochs completed when the file was written.
@@ -184,11 +185,12 @@ class Checkpoint:
 
 
 def build_model(config, transform, device: torch.device | str = "cpu"):
-    """A fresh QVAE for ``config.model`` with the empty-voxel value of ``transform`` set."""
+    """A fresh QVAE for ``config.model`` with the preprocessing of ``transform`` set (empty-voxel value,
+    the logit statistics of the energy-sum term, and ``model.transform``)."""
     from calolib.models import QVAE
 
     model = QVAE(config.model)
-    model.set_empty_value(empty_value(transform))
+    model.set_preprocessing(transform)
     return model.to(device)
 
 

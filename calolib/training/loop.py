@@ -12,7 +12,8 @@ One optimisation step (joint scheme) on a batch ``x (B, V)`` of preprocessed vox
     out   = model(x, e)                                  # encode -> relaxed zeta -> decode
     neg_z = chains.run(gibbs_sweeps)                     # persistent Gibbs chains of the RBM prior (PCD)
     terms = model.loss_terms(x, e, out, neg_z)           # ae, hits, ent, pos, neg
-    loss  = ae + hits + kl_weight(t) * (ent + pos + neg) # KL annealing; AdamW, LR schedule, grad clipping
+    loss  = ae + hits + kl_weight(t) * (ent + pos - neg) # KL annealing; AdamW, LR schedule, grad clipping
+            (+ model.config.esum_weight * esum, the energy-sum term, when that weight is > 0)
 
 The two-stage scheme (seed 004) first trains only the autoencoder (``ae + hits``) for ``ae_epochs``,
 then only the RBM on the frozen hard encodings (``pos + neg``), optionally with the centred gradient
@@ -42,8 +43,8 @@ from calolib.training.data import TrainingData, batch_order, load_training_data
 from calolib.training.history import atomic_write_bytes, write_history
 from calolib.training.monitor import generation_check, rbm_log_likelihood
 from calolib.training.schedules import schedule_values
-from calolib.training.steps import (TERMS, NegativePhase, beta_target, centred_rbm_step, evaluate,
-                                    stage_loss)
+from calolib.training.steps import (NegativePhase, beta_target, centred_rbm_step, evaluate, stage_loss,
+                                    term_names)
 
 __all__ = ["TrainResult", "train"]
 
@@ -173,6 +174,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
     n_train = data.x_train.shape[0]
+    names, esum_weight = term_names(model), model.config.esum_weight
     start_epoch, t_start, stopped = epoch, time.perf_counter(), False
     epoch_bar = tqdm(range(epoch, config.epochs), desc="epochs", disable=not progress, initial=epoch,
                      total=config.epochs, leave=True)
@@ -181,7 +183,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         stage = _stage(config, epoch)
         model.train()
         order = batch_order(n_train, config.batch_size, seed=config.seed, epoch=epoch)
-        acc = torch.zeros(len(TERMS) + 2, device=dev)  # sum over events of (*TERMS, loss, grad_norm)
+        acc = torch.zeros(len(names) + 2, device=dev)  # sum over events of (*names, loss, grad_norm)
         n_seen = 0
         bar = tqdm(order, desc=f"epoch {epoch + 1}", disable=not progress, leave=False)
         for i, idx in enumerate(bar):
@@ -203,14 +205,14 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                 if config.centred:
                     loss = centred_rbm_step(model.rbm, out.enc.z, neg_z, negatives, config.centring_rate)
                 else:
-                    loss = stage_loss(terms, stage, sv["kl_weight"])
+                    loss = stage_loss(terms, stage, sv["kl_weight"], esum_weight)
                     loss.backward()
             else:
                 neg_z = negatives.step(e, config.gibbs_sweeps) if stage == "joint" else negatives.z
                 with _amp(config, dev):  # bfloat16 networks on CUDA; the loss terms in float32
                     out = model(x, e, beta=beta)
                 terms = model.loss_terms(x, e, out, neg_z)
-                loss = stage_loss(terms, stage, sv["kl_weight"])
+                loss = stage_loss(terms, stage, sv["kl_weight"], esum_weight)
                 loss.backward()
             if not torch.isfinite(loss.detach()):
                 raise CalolibError(f"training diverged at epoch {epoch + 1} step {step} (loss={loss.item()}); "
@@ -221,7 +223,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
             b = x.shape[0]
             n_seen += b
             # accumulate on the device: no host sync per step on CUDA
-            acc += torch.stack([*(terms[k].detach().float() for k in TERMS), loss.detach().float(),
+            acc += torch.stack([*(terms[k].detach().float() for k in names), loss.detach().float(),
                                 gn.detach().float().to(dev)]) * b
             if progress and i % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss):.4g}", ae=f"{float(terms['ae']):.4g}")
@@ -229,7 +231,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         sv = schedule_values(epoch + 1, config, beta_target=beta_target(model))
         row = {"epoch": epoch + 1, "stage": stage, "step": step, "lr": lr, "kl_weight": sv["kl_weight"],
                "beta": beta,
-               **{f"train_{k}": float(v) / max(n_seen, 1) for k, v in zip((*TERMS, "loss", "grad_norm"), acc.tolist())}}
+               **{f"train_{k}": float(v) / max(n_seen, 1) for k, v in zip((*names, "loss", "grad_norm"), acc.tolist())}}
         row["train_ahep"] = sum(row[f"train_{k}"] for k in ("ae", "hits", "ent", "pos"))
         row.update(val_row())
         if config.log_rbm_ll:

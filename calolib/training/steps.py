@@ -25,19 +25,26 @@ import torch
 
 from calolib.models.losses import TERM_NAMES, ahep, total_loss
 
-__all__ = ["TERMS", "NegativePhase", "stage_loss", "centred_rbm_step", "evaluate", "beta_at", "beta_target"]
+__all__ = ["TERMS", "term_names", "NegativePhase", "stage_loss", "centred_rbm_step", "evaluate", "beta_at", "beta_target"]
 
 TERMS: tuple[str, ...] = TERM_NAMES
 
 
-def stage_loss(terms: dict[str, torch.Tensor], stage: str, kl_weight: float) -> torch.Tensor:
-    """The loss optimised in a stage: ``joint`` = ae + hits + w (ent + pos - neg); ``ae`` = ae + hits;
-    ``rbm`` = pos - neg (the RBM's negative log-likelihood gradient on the encodings)."""
+def term_names(model) -> tuple[str, ...]:
+    """The loss terms logged for ``model``: :data:`TERMS`, plus ``esum`` when its ``esum_weight > 0``."""
+    return (*TERMS, "esum") if model.config.esum_weight > 0 else TERMS
+
+
+def stage_loss(terms: dict[str, torch.Tensor], stage: str, kl_weight: float, esum_weight: float = 0.0) -> torch.Tensor:
+    """The loss optimised in a stage: ``joint`` = ae + hits + e esum + w (ent + pos - neg); ``ae`` = ae + hits
+    + e esum; ``rbm`` = pos - neg (the RBM's negative log-likelihood gradient on the encodings), with
+    ``e = esum_weight`` (the ``esum`` term counts only when present)."""
     if stage == "ae":
-        return terms["ae"] + terms["hits"]
+        loss = terms["ae"] + terms["hits"]
+        return loss + esum_weight * terms["esum"] if esum_weight and "esum" in terms else loss
     if stage == "rbm":
         return terms["pos"] - terms["neg"]
-    return total_loss(terms, kl_weight)
+    return total_loss(terms, kl_weight, esum_weight)
 
 
 class NegativePhase:
@@ -142,7 +149,8 @@ def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase, 
     was_training = model.training
     model.eval()
     devices = [device] if device.type == "cuda" else []
-    sums = {k: 0.0 for k in (*TERMS, "ahep", "loss")}
+    names = term_names(model)
+    sums = {k: 0.0 for k in (*names, "ahep", "loss")}
     neg_z = negatives.z
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed + 99_991)
@@ -153,10 +161,10 @@ def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase, 
             out = model(xb, eb)
             terms = model.loss_terms(xb, eb, out, neg_z)
             b = xb.shape[0]
-            for k in TERMS:
+            for k in names:
                 sums[k] += float(terms[k]) * b
             sums["ahep"] += float(ahep(terms)) * b
-            sums["loss"] += float(total_loss(terms, 1.0)) * b
+            sums["loss"] += float(total_loss(terms, 1.0, model.config.esum_weight)) * b
     if was_training:
         model.train()
     return {k: v / n for k, v in sums.items()}
