@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="log-uniform incident energies in [MIN, MAX] MeV (default 1e3,1e6)")
     e.add_argument("--energy", type=float, default=None, metavar="E", help="fixed incident energy, MeV")
     p.add_argument("--sampler", default="gibbs", help="gibbs, sa, pimc, mock-qpu, qpu or exact (default gibbs)")
+    p.add_argument("--sampler-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra sampler option (repeatable; VALUE read as YAML), e.g. embedding=minorminer "
+                        "for mock-qpu/qpu on a 'full' RBM, num_sweeps=2000 for sa")
     p.add_argument("--gibbs-steps", type=int, default=100, help="Gibbs sweeps per sample (default 100)")
     p.add_argument("--batch-size", type=int, default=1024, help="showers per batch (default 1024)")
     p.add_argument("--hits", choices=("sample", "threshold"), default="sample",
@@ -55,6 +58,26 @@ def parse_energies(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def parse_sampler_options(items: list[str]) -> dict:
+    """``["k=v", ...]`` -> ``{k: yaml(v)}``; ConfigError on an item without ``=``.
+
+    Example:
+        >>> parse_sampler_options(["embedding=minorminer", "num_sweeps=2000"])
+        {'embedding': 'minorminer', 'num_sweeps': 2000}
+    """
+    import yaml
+
+    from calolib.errors import ConfigError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--sampler-option must be KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from calolib.errors import ConfigError
     from calolib.generation import generate, sample_energies
@@ -73,7 +96,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     showers = generate(ckpt.model, ckpt.transform, e_inc, sampler=args.sampler, n_gibbs_steps=args.gibbs_steps,
                        batch_size=args.batch_size, seed=args.seed, device=args.device,
-                       sample_hits=args.hits == "sample", progress=not args.quiet)
+                       sample_hits=args.hits == "sample", progress=not args.quiet,
+                       sampler_kwargs=parse_sampler_options(args.sampler_option))
     dt = time.perf_counter() - t0
     save_showers(args.out, showers)
     print(f"wrote {len(showers)} {showers.geometry.name} showers to {args.out} "
