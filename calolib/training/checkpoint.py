@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from calolib.errors import CalolibError, CheckpointError
-from calolib.training.history import _fsync_dir
+from calolib.training.history import atomic_write
 
 __all__ = [
     "FORMAT",
@@ -57,17 +57,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
+    atomic_write(path, lambda fh: torch.save(state, fh))
 
 
 def _resolve(path: str | os.PathLike) -> Path:

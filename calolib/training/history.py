@@ -19,24 +19,28 @@ import io
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["write_history", "read_history", "atomic_write_bytes", "history_columns"]
+__all__ = ["write_history", "read_history", "atomic_write", "atomic_write_bytes", "history_columns"]
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same directory, flush, fsync, rename.
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file atomically: ``write(fh)`` into a temp file in the same directory, flush, fsync, rename.
+
+    If ``write`` fails midway the target is untouched and the temporary file is removed.
 
     Example:
         >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"; atomic_write_bytes(p, b"hi"); p.read_text()
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"; atomic_write(p, lambda fh: fh.write(b"hi")); p.read_text()
         'hi'
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -44,6 +48,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         if tmp.exists():
             tmp.unlink()
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """:func:`atomic_write` of a bytes payload.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"; atomic_write_bytes(p, b"hi"); p.read_text()
+        'hi'
+    """
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def _fsync_dir(directory: Path) -> None:
