@@ -54,6 +54,14 @@ def _centred(f: np.ndarray):
     return g, h, valid
 
 
+def _max_lag(max_lag: int | None, n_t: int) -> int:
+    """The largest lag to compute: ``n_t // 2`` by default; CalolibError outside ``0..n_t-1``."""
+    lag = n_t // 2 if max_lag is None else int(max_lag)
+    if not 0 <= lag < n_t:
+        raise CalolibError(f"max_lag must be in 0..{n_t - 1}, got {max_lag}")
+    return lag
+
+
 def acf(series, max_lag: int | None = None) -> np.ndarray:
     """Time-averaged normalised ensemble autocorrelation C(τ), τ = 0..max_lag (default T//2).
 
@@ -71,9 +79,7 @@ def acf(series, max_lag: int | None = None) -> np.ndarray:
     """
     f = _series(series)
     n_e, n_t = f.shape
-    lag = n_t // 2 if max_lag is None else int(max_lag)
-    if not 0 <= lag < n_t:
-        raise CalolibError(f"max_lag must be in 0..{n_t - 1}, got {max_lag}")
+    lag = _max_lag(max_lag, n_t)
     g, h, valid = _centred(f)
     if not valid.any():
         raise CalolibError("the ensemble variance is 0 at every time; the chains never differ")
@@ -98,9 +104,7 @@ def acf_two_time(series, max_lag: int | None = None) -> np.ndarray:
     """
     f = _series(series)
     n_e, n_t = f.shape
-    lag = n_t // 2 if max_lag is None else int(max_lag)
-    if not 0 <= lag < n_t:
-        raise CalolibError(f"max_lag must be in 0..{n_t - 1}, got {max_lag}")
+    lag = _max_lag(max_lag, n_t)
     g, h, valid = _centred(f)
     out = np.full((n_t, lag + 1), np.nan)
     for tau in range(lag + 1):  # loop over lags only; each is vectorised over chains and times
