@@ -7,6 +7,8 @@ import json
 
 from calolib.bench import BENCHMARKS, write_result
 
+__all__ = ["register"]
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run a benchmark (JSON under reports/bench/)")
