@@ -19,7 +19,8 @@ The two-stage scheme (seed 004) first trains only the autoencoder (``ae + hits``
 then only the RBM on the frozen hard encodings (``pos + neg``), optionally with the centred gradient
 of Melchior et al. (2016).  After every epoch: validation under ``torch.no_grad()``/``model.eval()``
 (with a fixed seed, so epochs are comparable), a row in ``history.csv``/``history.json``, an atomic
-``last.pt`` and, when the validation AHEP = AE + Hits + Ent + Pos improved (seed 001), ``best.pt``.
+``last.pt`` and, when the validation AHEP = AE + Hits + Ent + Pos improved (seed 001), ``best.pt``
+(two_stage: compared only among epochs of the same stage, so best.pt ends in the RBM stage).
 Everything random is either restored from the checkpoint or derived from ``(seed, epoch, step)``,
 so a resumed CPU run reproduces the uninterrupted one exactly.
 """
@@ -43,8 +44,8 @@ from calolib.training.data import TrainingData, batch_order, load_training_data
 from calolib.training.history import atomic_write_bytes, write_history
 from calolib.training.monitor import generation_check, rbm_log_likelihood
 from calolib.training.schedules import schedule_values
-from calolib.training.steps import (NegativePhase, beta_target, centred_rbm_step, evaluate, stage_loss,
-                                    term_names)
+from calolib.training.steps import (NegativePhase, beta_target, centred_frame, centred_rbm_step, evaluate,
+                                    stage_loss, term_names)
 
 __all__ = ["TrainResult", "train"]
 
@@ -217,8 +218,11 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
             if not torch.isfinite(loss.detach()):
                 raise CalolibError(f"training diverged at epoch {epoch + 1} step {step} (loss={loss.item()}); "
                                    "lower lr or set grad_clip; last.pt holds the last good epoch")
-            gn = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else math.inf)
-            opt.step()
+            # centred RBM update: the optimiser steps in the centred parametrisation (see centred_frame)
+            centred = stage == "rbm" and config.centred
+            with centred_frame(model.rbm, negatives.mu) if centred else contextlib.nullcontext():
+                gn = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else math.inf)
+                opt.step()
             step += 1
             b = x.shape[0]
             n_seen += b
@@ -242,8 +246,13 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         row["time_s"] = train_time
         row["samples_per_s"] = n_seen / max(train_time, 1e-9)
         history.append(row)
-        improved = row["val_ahep"] < best_val
-        best_val = min(best_val, row["val_ahep"])
+        # best.pt: the lowest validation AHEP among the trained epochs of the current stage, so in two_stage
+        # runs the first RBM-stage epoch always replaces an AE-stage best (AHEP is not comparable across the
+        # switch: Pos changes with the RBM and ln Z is left out); joint runs have a single stage.
+        stage_vals = [r["val_ahep"] for r in history[1:-1] if r.get("stage") == stage]
+        improved = row["val_ahep"] < min(stage_vals, default=math.inf)
+        if improved:
+            best_val = row["val_ahep"]
         ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__,
                 "config": config_to_dict(config), "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": {"kind": "pure-function-of-epoch", "t": float(epoch + 1)},

@@ -10,7 +10,12 @@ Centred gradient (Melchior, Fischer & Wiskott 2016, "How to center deep Boltzman
 offsets ``mu`` (sliding means of the data-side units) the RBM is reparametrised around ``mu``; its
 gradient is ``dW = <(z-mu)(z-mu)^T>_data - <...>_model`` and ``da = <z>_data - <z>_model - dW mu``.
 We get ``dW`` from autograd on the shifted energies ``E(z - mu)`` (the masks are applied by the RBM) and
-add the ``-dW mu`` bias correction by hand.
+add the ``-dW mu`` bias correction by hand.  That is the right update only for plain SGD: an adaptive
+optimiser (Adam) rescales the weight and bias components separately, so the bias correction no longer
+matches the weight step actually taken and the RBM drifts away from the data (NLL grows without bound).
+:func:`centred_frame` therefore lets the optimiser step in the centred parametrisation itself
+(``b_p = a_p + sum_q W_pq mu_q``, gradients ``dW`` and ``<z>_data - <z>_model``), as Melchior et al. do,
+and maps the biases back afterwards.
 
 Example:
     >>> import torch
@@ -21,11 +26,14 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from calolib.models.losses import TERM_NAMES, ahep, total_loss
 
-__all__ = ["TERMS", "term_names", "NegativePhase", "stage_loss", "centred_rbm_step", "evaluate", "beta_at", "beta_target"]
+__all__ = ["TERMS", "term_names", "NegativePhase", "stage_loss", "centred_rbm_step", "centred_frame", "evaluate",
+           "beta_at", "beta_target"]
 
 TERMS: tuple[str, ...] = TERM_NAMES
 
@@ -92,7 +100,8 @@ class NegativePhase:
 def centred_rbm_step(rbm, z_data: torch.Tensor, z_model: torch.Tensor, negatives: NegativePhase,
                      rate: float) -> torch.Tensor:
     """Fill the RBM parameters' ``.grad`` with the centred gradient; returns the (uncentred) loss
-    ``<E(z_data)> - <E(z_model)>`` for logging.
+    ``<E(z_data)> - <E(z_model)>`` for logging.  Step an adaptive optimiser inside
+    ``centred_frame(rbm, negatives.mu)`` (see :func:`centred_frame`).
 
     Args:
         rbm: the RBM.
@@ -123,6 +132,55 @@ def centred_rbm_step(rbm, z_data: torch.Tensor, z_model: torch.Tensor, negatives
                 b.grad -= corr[p]
         loss = rbm.energy(z_data).mean() - rbm.energy(z_model).mean()
     return loss
+
+
+def _mu_fields(rbm, mu: torch.Tensor, weights: dict | None = None) -> list[torch.Tensor]:
+    """``sum_q W_pq mu_q`` per partition ``p`` (``weights``: matrices replacing ``rbm.weights``, e.g. grads)."""
+    mus = [m[0] for m in rbm.split(mu.unsqueeze(0))]
+    out = [torch.zeros_like(b) for b in rbm.biases]
+    for p, q in rbm.pairs:
+        w = rbm.weights[f"{p}{q}"] if weights is None else weights.get(f"{p}{q}")
+        if w is None:
+            continue
+        w = w * rbm.mask(p, q)
+        out[p] += w @ mus[q]
+        out[q] += w.T @ mus[p]
+    return out
+
+
+@contextlib.contextmanager
+def centred_frame(rbm, mu: torch.Tensor):
+    """Hold the RBM in its centred parametrisation while the optimiser steps (after :func:`centred_rbm_step`).
+
+    On entry the biases become the centred ones ``b_p = a_p + sum_q W_pq mu_q`` and their ``.grad`` (the
+    centred gradient of ``a``, as filled by :func:`centred_rbm_step`) becomes the gradient of ``b``,
+    ``-(<z>_data - <z>_model)``; the weights and their gradients are the same in both frames.  On exit
+    ``a_p = b_p - sum_q W_pq mu_q`` with the updated weights.  With SGD this equals stepping ``a`` along the
+    centred gradient; with Adam (per-coordinate step sizes) it keeps the bias and weight steps consistent.
+
+    Example:
+        >>> from calolib.rbm import RBM
+        >>> rbm = RBM((1, 2, 2, 2), weight_std=0.5, bias_std=0.5, seed=0)
+        >>> a0 = rbm.bias_vector().detach().clone()
+        >>> with centred_frame(rbm, torch.full((7,), 0.5)):
+        ...     moved = not torch.allclose(rbm.bias_vector(), a0)
+        >>> moved, bool(torch.allclose(rbm.bias_vector(), a0, atol=1e-6))
+        (True, True)
+    """
+    mu = mu.detach().to(rbm.device, rbm.biases[0].dtype)
+    with torch.no_grad():
+        for b, f in zip(rbm.biases, _mu_fields(rbm, mu)):
+            b += f
+        grads = {k: w.grad for k, w in rbm.weights.items() if w.grad is not None}
+        for b, f in zip(rbm.biases, _mu_fields(rbm, mu, grads)):
+            if b.grad is not None:
+                b.grad += f
+    try:
+        yield rbm
+    finally:
+        with torch.no_grad():
+            for b, f in zip(rbm.biases, _mu_fields(rbm, mu)):
+                b -= f
 
 
 def beta_target(model) -> float:
