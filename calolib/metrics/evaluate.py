@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from calolib.errors import CalolibError
+from calolib.features import apply_threshold
+from calolib.jsonutil import to_jsonable
 from calolib.metrics.classifier import ClassifierConfig, classifier_auc, high_level_inputs, low_level_inputs
 from calolib.metrics.divergences import HistogramPair, feature_histograms
 from calolib.metrics.fpd import fpd, kpd
@@ -51,31 +53,6 @@ class EvaluateConfig:
     device: str = "auto"
 
 
-def apply_threshold(showers, threshold_mev: float | None = None):
-    """Zero voxels below the CaloChallenge threshold (see :func:`calolib.features.apply_threshold`).
-
-    Example:
-        >>> apply_threshold(np.array([[0.01, 0.02]]), 0.01515).tolist()
-        [[0.0, 0.02]]
-    """
-    from calolib.features import apply_threshold as _apply
-
-    return _apply(showers, threshold_mev)
-
-
-def _clean(v):
-    if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    return v
-
-
 @dataclass(frozen=True)
 class Report:
     """Evaluation result: per-feature scores (``rows``) and headline numbers (``summary``)."""
@@ -86,7 +63,7 @@ class Report:
 
     def to_dict(self) -> dict:
         """JSON-able dict (NaN -> null)."""
-        return _clean({"summary": self.summary, "features": self.rows})
+        return to_jsonable({"summary": self.summary, "features": self.rows})
 
     def to_json(self, path) -> Path:
         """Write :meth:`to_dict` as JSON, creating folders; returns the path."""

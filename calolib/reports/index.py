@@ -131,7 +131,7 @@ def write_index(results: list[ReportResult], out_dir: str | Path, *, preset: str
         >>> "The data" in p.read_text() and "ok" in p.read_text()
         True
     """
-    from calolib.reports.notebook import to_jsonable
+    from calolib.jsonutil import to_jsonable
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,10 @@ holding the study's key numbers; the report index shows them and the tests asser
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from pathlib import Path
-from typing import Any
+
+from calolib.jsonutil import to_jsonable
 
 __all__ = ["setup", "save_results", "to_jsonable", "rbm_snapshot_callback", "load_rbm_snapshots", "clear_run_dir",
            "RUN_FILES"]
@@ -38,33 +38,6 @@ def setup() -> None:
         ip.run_line_magic("matplotlib", "inline")
         warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
     style.use_style()
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy/torch scalars and arrays, paths and dataclasses to JSON types (NaN/inf -> None).
-
-    Example:
-        >>> import numpy as np
-        >>> to_jsonable({"a": np.float32(0.5), "b": np.arange(2), "c": float("nan")})
-        {'a': 0.5, 'b': [0, 1], 'c': None}
-    """
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor
-        obj = obj.detach().cpu().numpy()
-    if hasattr(obj, "tolist"):  # numpy array or scalar
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def save_results(out_dir: str | Path, name: str, results: dict, *, show: bool = True) -> Path:
