@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "generate": "calolib.commands.generate",
     "reports": "calolib.commands.reports",
     "bench": "calolib.commands.bench",
+    "evaluate": "calolib.commands.evaluate",
+    "sweep": "calolib.commands.sweep",
 }
 
 
