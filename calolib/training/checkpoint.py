@@ -195,7 +195,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
         CheckpointError: missing, truncated, corrupt or incompatible file (one line).
     """
     from calolib.device import resolve_device
-    from calolib.preprocessing import VoxelTransform
+    from calolib.shapes import transform_from_dict
     from calolib.training.config import config_from_dict
 
     dev = resolve_device(device)
@@ -204,7 +204,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
     _check_complete(state, p)
     try:
         config = config_from_dict(state["config"])
-        transform = VoxelTransform.from_dict(state["transform"])
+        transform = transform_from_dict(state["transform"])
     except CalolibError as exc:
         raise CheckpointError(f"checkpoint {p} holds an incompatible config or transform ({exc}); retrain with this calolib") from None
     try:
