@@ -1,0 +1,426 @@
+"""Run directories that lose nothing: one training at a time, one commit per epoch, repair on resume.
+
+A run directory holds ``last.pt``, ``best.pt``, ``history.csv``/``history.json`` and ``config.json``.
+The rules that keep it consistent whatever happens (``kill -9``, SIGTERM, a full disk, a second
+training started by mistake):
+
+* **One training at a time.**  :class:`RunDirLock` holds ``RUN_DIR/train.lock``: an exclusive ``flock``
+  (released by the kernel when the process dies, so a stale lock file never blocks) and, inside, the PID,
+  host and start time for the message a second training prints.  Where ``flock`` does not exist, a lock
+  whose PID is dead on this host is taken over.
+* **One commit per epoch.**  ``last.pt`` is the commit point: it holds the whole history, the best
+  validation score and which epoch that was (``best_epoch``).  :func:`commit_epoch` writes it first, then
+  ``best.pt`` and the history files, which are derived from it.  A crash between those writes leaves them
+  one epoch behind, and :func:`repair_run_dir` (run on every resume, even one with nothing left to train)
+  rebuilds them from ``last.pt``.
+* **Nothing replaced unasked.**  :func:`check_new_run` refuses to start a new run in a directory that
+  holds a trained ``best.pt`` or history but no ``last.pt``; :func:`check_same_data` refuses to resume on
+  another data file (or another split of it); :func:`check_resumable` refuses a checkpoint with NaN/inf or
+  inconsistent counters before anything is trained.  Hidden ``.NAME.tmp-PID`` files of dead writers are
+  removed when a training starts.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with RunDirLock(d) as lock:
+    ...     lock.info()["pid"] == os.getpid(), (d / "train.lock").exists()
+    (True, True)
+    >>> (d / "train.lock").exists()
+    False
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from calolib.errors import CalolibError, CheckpointError, OutputError, RunDirError
+from calolib.io.files import atomic_write, atomic_write_bytes, host_name, os_error_message, pid_alive, remove_stale_temps
+
+__all__ = ["LOCK_NAME", "RunDirLock", "guarded_run_dir", "check_new_run", "check_resumable", "restore_training_state",
+           "repair_run_dir", "commit_epoch", "best_epoch", "data_fingerprint", "check_same_data", "write_config_json"]
+
+LOCK_NAME = "train.lock"
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: PID-based locking only
+    fcntl = None
+
+
+def __dir__():
+    return __all__
+
+
+# ------------------------------------------------------------------------------------------ the lock
+class RunDirLock:
+    """Exclusive lock on a run directory (created if needed); a second holder gets :class:`RunDirError`.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> with RunDirLock(d):
+        ...     RunDirLock(d).acquire()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        calolib.errors.RunDirError: run directory ... is in use by another training (PID ...
+    """
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    def info(self) -> dict:
+        """What the lock file says (pid, host, started), or ``{}``."""
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _refuse(self) -> None:
+        info = self.info()
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["started"])) if "started" in info else "?"
+        raise RunDirError(f"run directory {self.run_dir} is in use by another training (PID {info.get('pid', '?')} "
+                          f"on {info.get('host', '?')}, since {since}); wait for it to finish or choose another --out "
+                          f"(if that process is gone, delete {self.path})")
+
+    def acquire(self) -> "RunDirLock":
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirError(os_error_message(exc, f"run directory {self.run_dir}")) from None
+        for _ in range(20):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise RunDirError(os_error_message(exc, f"run directory {self.run_dir}")) from None
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    self._refuse()
+                except OSError:  # a file system without flock: fall back to the PID check
+                    if not self._pid_lock_free():
+                        os.close(fd)
+                        self._refuse()
+            elif not self._pid_lock_free():  # pragma: no cover
+                os.close(fd)
+                self._refuse()
+            try:  # the file we locked must still be the one at the path (not unlinked by a releasing holder)
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            payload = json.dumps({"pid": os.getpid(), "host": host_name(), "started": time.time()}).encode()
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, payload)
+                os.fsync(fd)
+            except OSError as exc:
+                os.close(fd)
+                raise RunDirError(os_error_message(exc, self.path)) from None
+            self._fd = fd
+            return self
+        raise RunDirError(f"could not lock {self.path} (it keeps changing); is another training starting there?")
+
+    def _pid_lock_free(self) -> bool:
+        info = self.info()
+        if not info:
+            return True
+        if info.get("host") != host_name():
+            return False  # cannot tell whether a process on another host lives
+        return info.get("pid") == os.getpid() or not pid_alive(int(info.get("pid", 0)))
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # unlink while still holding it: see the inode check in acquire
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "RunDirLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _only_lock_left(run_dir: Path) -> bool:
+    try:
+        return all(p.name == LOCK_NAME for p in run_dir.iterdir())
+    except OSError:
+        return False
+
+
+def guarded_run_dir(func: Callable) -> Callable:
+    """Decorator of ``train(config, data_path, out_dir, ...)``: the run directory is checked and locked
+    for the call, stale temporaries are removed, and a directory this call created is removed again if
+    the call fails before writing anything into it."""
+    sig = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        out_dir = Path(sig.bind(*args, **kwargs).arguments["out_dir"])
+        if out_dir.exists() and not out_dir.is_dir():
+            raise RunDirError(f"--out {out_dir} is a file, not a run directory; choose a directory path")
+        created = not out_dir.exists()
+        lock = RunDirLock(out_dir).acquire()
+        ok = False
+        try:
+            remove_stale_temps(out_dir)
+            result = func(*args, **kwargs)
+            ok = True
+            return result
+        finally:
+            lock.release()
+            if not ok and created and _only_lock_left(out_dir):
+                shutil.rmtree(out_dir, ignore_errors=True)
+
+    return wrapper
+
+
+# ------------------------------------------------------------------------------------------ checks
+def check_new_run(out_dir: str | os.PathLike) -> None:
+    """Refuse to start a new run where one would replace a trained ``best.pt`` or history (no ``last.pt``).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "best.pt").write_bytes(b"x")
+        >>> check_new_run(d)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        calolib.errors.RunDirError: ... holds best.pt but no last.pt ...
+    """
+    d = Path(out_dir)
+    if (d / "best.pt").exists():
+        raise RunDirError(f"{d} holds best.pt but no last.pt (a partial or copied run); a new run would replace it: "
+                          "move best.pt away or choose another --out")
+    try:
+        rows = json.loads((d / "history.json").read_text())
+    except (OSError, ValueError):
+        return
+    trained = [r for r in rows if isinstance(r, dict) and (r.get("epoch") or 0) > 0] if isinstance(rows, list) else []
+    if trained:
+        raise RunDirError(f"{d} holds the history of {len(trained)} trained epoch(s) but no last.pt; a new run would "
+                          "replace it: move history.* away or choose another --out")
+
+
+def check_resumable(path: Path, state: dict) -> None:
+    """Refuse (one line) a ``last.pt`` whose counters disagree or whose tensors hold NaN/inf."""
+    from calolib.training.checkpoint import nonfinite_tensors
+
+    def bad(what: str):
+        raise CheckpointError(f"{path} cannot be resumed: {what}; start a new run in another --out "
+                              "(or resume from a copy of an intact last.pt)")
+
+    for key in ("epoch", "step"):
+        v = state.get(key, 0)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            bad(f"its {key!r} is {v!r}, not a count")
+    hist = state.get("history")
+    if not isinstance(hist, list) or not hist or not all(isinstance(r, dict) for r in hist):
+        bad("its history is not a list of epoch rows")
+    if hist[-1].get("epoch") != state["epoch"]:
+        bad(f"its history ends at epoch {hist[-1].get('epoch')!r} but it says {state['epoch']} epochs were trained")
+    for key in ("rng", "chains", "optimizer"):
+        if not isinstance(state.get(key), dict):
+            bad(f"its {key!r} entry is {type(state.get(key)).__name__}, not a table")
+    best = state.get("best_val", math.inf)
+    if not isinstance(best, (int, float)) or math.isnan(best):
+        bad(f"its best validation score is {best!r}")
+    found = nonfinite_tensors({k: state[k] for k in ("model", "optimizer", "chains") if k in state})
+    if found:
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        bad(f"it holds NaN/inf in {found[0]}{more} (the run diverged before it was saved)")
+
+
+def restore_training_state(path: Path, state: dict, model, optimizer, negatives) -> tuple[int, int, list[dict], float]:
+    """Load model, optimiser, chains and RNGs from a checked ``last.pt``; ``(epoch, step, history, best_val)``.
+
+    Anything that does not fit (wrong shapes, wrong types) is one :class:`CheckpointError` line.
+    """
+    from calolib.training.checkpoint import set_rng_state
+
+    part = "model"
+    try:
+        model.load_state_dict(state["model"])
+        part = "optimizer state"
+        optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                for k, v in optimizer.state.get(p, {}).items():
+                    if isinstance(v, torch.Tensor) and v.ndim and v.shape != p.shape:
+                        raise ValueError(f"{k} has shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
+        part = "Gibbs chains"
+        negatives.load_state_dict(state["chains"])
+        z = negatives.chains.z
+        want = (int(negatives.chains.n_chains), int(model.rbm.n_units))
+        if tuple(z.shape) != want:
+            raise ValueError(f"chains have shape {tuple(z.shape)}, expected {want}")
+        part = "random number generator states"
+        set_rng_state(state["rng"])
+    except CalolibError as exc:
+        raise CheckpointError(f"{path} cannot be resumed: its {part} does not fit ({exc})") from None
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise CheckpointError(f"{path} cannot be resumed: its {part} does not fit this run ({reason}); "
+                              "start a new run in another --out") from None
+    return int(state["epoch"]), int(state.get("step", 0)), list(state["history"]), float(state.get("best_val", math.inf))
+
+
+# ------------------------------------------------------------------------------------------ data identity
+def data_fingerprint(data) -> str:
+    """SHA-256 (hex, 16 chars) of the incident energies of both splits and the first preprocessed events:
+    the same file and split give the same value on every machine; another file or ``max_events`` does not.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> a = NS(e_train=torch.ones(3), e_val=torch.ones(1), x_train=torch.zeros(3, 2), x_val=torch.zeros(1, 2))
+        >>> data_fingerprint(a) == data_fingerprint(a), len(data_fingerprint(a))
+        (True, 16)
+    """
+    h = hashlib.sha256()
+    for t in (data.e_train, data.e_val, data.x_train[:64], data.x_val[:64]):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()[:16]
+
+
+def check_same_data(path: Path, state: dict, data, data_path) -> None:
+    """Refuse to resume ``last.pt`` on data other than what it was trained on (M4)."""
+    saved = state.get("data") or {}
+    n_train, n_val = int(data.x_train.shape[0]), int(data.x_val.shape[0])
+    fp = saved.get("fingerprint")
+    same = (fp == data_fingerprint(data)) if fp else (saved.get("n_train"), saved.get("n_val")) in ((None, None), (n_train, n_val))
+    if not same:
+        raise CheckpointError(
+            f"{path} was trained on {saved.get('path', '?')} ({saved.get('n_train', '?')} + {saved.get('n_val', '?')} "
+            f"events) but --data {data_path} gives {n_train} + {n_val} other events; resume with the run's own data "
+            "file and max_events, or start a new run in another --out")
+
+
+# ------------------------------------------------------------------------------------------ commits and repair
+def best_epoch(state: dict) -> int | None:
+    """The epoch whose weights ``best.pt`` should hold: ``state["best_epoch"]``, else derived from the history:
+    ``best_val`` is set only on a strict improvement within a stage, so it is the first trained row of the
+    last stage reaching ``best_val``.
+
+    Example:
+        >>> best_epoch({"best_val": 1.0, "history": [{"epoch": 0, "val_ahep": 9.0}, {"epoch": 1, "val_ahep": 1.0},
+        ...                                          {"epoch": 2, "val_ahep": 3.0}]})
+        1
+    """
+    if isinstance(state.get("best_epoch"), int) and not isinstance(state.get("best_epoch"), bool):
+        return state["best_epoch"]
+    best = state.get("best_val")
+    rows = [r for r in state.get("history", []) if isinstance(r, dict) and (r.get("epoch") or 0) > 0]
+    hits = [r for r in rows if best is not None and r.get("val_ahep") == best]
+    if not hits:
+        return None
+    stage = hits[-1].get("stage")
+    return int(next(r for r in hits if r.get("stage") == stage)["epoch"])
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    def write(fh):
+        with open(src, "rb") as s:
+            shutil.copyfileobj(s, fh, 16 * 2**20)
+
+    try:
+        atomic_write(dst, write)
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, dst)) from None
+
+
+def commit_epoch(out_dir: Path, ckpt: dict, improved: bool, *, data=None) -> None:
+    """Write one epoch: ``last.pt`` (the commit point, with ``best_epoch`` and the data fingerprint), then
+    ``best.pt`` when the epoch improved (or none exists), then the history files derived from ``last.pt``."""
+    from calolib.training.checkpoint import save_checkpoint
+    from calolib.training.history import write_history
+
+    ckpt = dict(ckpt)
+    ckpt["best_epoch"] = int(ckpt["epoch"]) if improved else best_epoch(ckpt)
+    if data is not None:
+        if getattr(data, "_fingerprint", None) is None:
+            data._fingerprint = data_fingerprint(data)
+        ckpt["data"] = {**(ckpt.get("data") or {}), "fingerprint": data._fingerprint}
+    last, best = out_dir / "last.pt", out_dir / "best.pt"
+    save_checkpoint(last, ckpt)
+    if improved or not best.exists():
+        _copy_atomic(last, best)  # the same bytes: no second serialisation
+    write_history(out_dir, ckpt["history"])
+
+
+def _history_matches(out_dir: Path, rows: list[dict]) -> bool:
+    from calolib.training.history import history_columns
+
+    try:
+        saved = json.loads((out_dir / "history.json").read_text())
+        csv_lines = (out_dir / "history.csv").read_text().strip().splitlines()
+    except (OSError, ValueError):
+        return False
+    if not isinstance(saved, list) or len(saved) != len(rows) or len(csv_lines) != len(rows) + 1:
+        return False
+    cols = history_columns(rows)
+    return [r.get("epoch") for r in saved] == [r.get("epoch") for r in rows] and csv_lines[0].split(",") == cols
+
+
+def repair_run_dir(out_dir: Path, state: dict) -> list[str]:
+    """Bring ``best.pt``, ``history.*`` and ``config.json`` in line with ``last.pt`` (``state``); returns what
+    was repaired (empty when everything was consistent).  A best.pt that cannot be rebuilt because its
+    epoch is older than ``last.pt`` and the file is gone is rebuilt from ``last.pt`` with a note."""
+    from calolib.training.checkpoint import read_checkpoint
+    from calolib.training.history import write_history
+
+    done: list[str] = []
+    last, best = out_dir / "last.pt", out_dir / "best.pt"
+    want, epoch = best_epoch(state), int(state["epoch"])
+    have, damaged = None, False
+    if best.exists():
+        try:
+            have = int(read_checkpoint(best).get("epoch", -1))
+        except CheckpointError:
+            damaged = True
+    if want == epoch and have != epoch:  # killed between last.pt and best.pt of the same epoch
+        _copy_atomic(last, best)
+        done.append(f"best.pt rebuilt from last.pt (epoch {epoch})")
+    elif not best.exists() and epoch > 0:
+        _copy_atomic(last, best)
+        done.append(f"best.pt was missing; rebuilt from last.pt (epoch {epoch}; the weights of the best epoch "
+                    f"{want} are lost)")
+    elif damaged:
+        done.append(f"best.pt is damaged and its epoch ({want}) cannot be rebuilt; use last.pt")
+    if not _history_matches(out_dir, state["history"]):
+        write_history(out_dir, state["history"])
+        done.append(f"history.csv/json rebuilt from last.pt ({len(state['history'])} rows)")
+    if not (out_dir / "config.json").is_file():
+        atomic_write_bytes(out_dir / "config.json", json.dumps(state["config"], indent=1).encode())
+        done.append("config.json rebuilt from last.pt")
+    return done
+
+
+def write_config_json(out_dir: Path, config, state: dict | None) -> None:
+    """Write ``config.json`` unless a resume has nothing left to train (then the run's own file stays: a
+    ``--epochs`` smaller than the epochs done must not rewrite the record of what was trained)."""
+    from calolib.training.config import config_to_dict
+
+    if state is not None and config.epochs <= int(state["epoch"]) and (out_dir / "config.json").is_file():
+        return
+    atomic_write_bytes(out_dir / "config.json", json.dumps(config_to_dict(config), indent=1).encode())
