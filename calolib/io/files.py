@@ -229,7 +229,7 @@ def check_input_file(path: str | os.PathLike, what: str = "file", *, error: type
         >>> check_input_file("/dev/null", "shower file")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        calolib.errors.ShowerFileError: /dev/null is a character device, not a shower file; ...
+        calolib.errors.ShowerFileError: /dev/null is a character device; the shower file must be a regular file (...)
     """
     p = Path(path)
     try:
@@ -242,7 +242,7 @@ def check_input_file(path: str | os.PathLike, what: str = "file", *, error: type
         raise error(f"cannot access {what} {p}: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         hint = "give the path of a file inside it" if stat.S_ISDIR(st.st_mode) else "give a regular file"
-        raise error(f"{p} is {_kind(st.st_mode)}, not a {what}; {hint}")
+        raise error(f"{p} is {_kind(st.st_mode)}; the {what} must be a regular file ({hint})")
     if not os.access(p, os.R_OK):
         raise error(f"{what} {p} is not readable (permission denied); check its permissions")
     return p

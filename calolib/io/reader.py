@@ -126,6 +126,11 @@ class ShowerFile:
     def n_voxels(self) -> int:
         return int(self._s.shape[1])
 
+    @property
+    def voxel_dtype(self) -> np.dtype:
+        """dtype of the ``showers`` dataset as stored (float32 in CaloChallenge files)."""
+        return self._s.dtype
+
     def read(self, start: int = 0, stop: int | None = None, *, validate: bool = True) -> Showers:
         """Read showers ``[start, stop)`` (only those rows are read from disk) as :class:`Showers`.
 

@@ -40,8 +40,8 @@ from calolib.training.checkpoint import FORMAT, FORMAT_VERSION, build_model, rea
 from calolib.training.config import TrainConfig, config_from_dict, config_to_dict
 from calolib.training.data import TrainingData, batch_order, load_training_data
 from calolib.training.history import write_history
-from calolib.training.rundir import (check_new_run, check_resumable, check_same_data, commit_epoch, guarded_run_dir,
-                                     repair_run_dir, restore_training_state, write_config_json)
+from calolib.training.rundir import (check_new_run, check_resumable, check_run_memory, check_same_data, commit_epoch,
+                                     guarded_run_dir, repair_run_dir, restore_training_state, write_config_json)
 from calolib.training.monitor import generation_check, rbm_log_likelihood
 from calolib.training.schedules import schedule_values
 from calolib.training.steps import (NegativePhase, beta_target, centred_frame, centred_rbm_step, evaluate,
@@ -142,6 +142,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         raise ConfigError(f"{out_dir} already holds a run (last.pt); pass --resume to continue it or choose another --out")
     else:
         check_new_run(out_dir)  # [reliability] never replace a best.pt/history that has no last.pt
+    check_run_memory(config, dev)  # [reliability] chains that cannot fit: one line, not an allocation traceback
     out_dir.mkdir(parents=True, exist_ok=True)
 
     transform = VoxelTransform.from_dict(state["transform"]) if state else None

@@ -47,7 +47,8 @@ from calolib.errors import CalolibError, CheckpointError, OutputError, RunDirErr
 from calolib.io.files import atomic_write, atomic_write_bytes, host_name, os_error_message, pid_alive, remove_stale_temps
 
 __all__ = ["LOCK_NAME", "RunDirLock", "guarded_run_dir", "check_new_run", "check_resumable", "restore_training_state",
-           "repair_run_dir", "commit_epoch", "best_epoch", "data_fingerprint", "check_same_data", "write_config_json"]
+           "repair_run_dir", "commit_epoch", "best_epoch", "data_fingerprint", "check_same_data", "write_config_json",
+           "check_run_memory"]
 
 LOCK_NAME = "train.lock"
 
@@ -250,6 +251,30 @@ def check_resumable(path: Path, state: dict) -> None:
         bad(f"it holds NaN/inf in {found[0]}{more} (the run diverged before it was saved)")
 
 
+def check_run_memory(config, device) -> None:
+    """One line (ConfigError) when the persistent chains or the per-epoch generation check cannot fit in the
+    memory of ``device`` (``--set n_neg_chains=100000000`` asked for ~2 TB)."""
+    from calolib.checks import available_memory, check_memory, format_bytes
+    from calolib.geometry import get_geometry
+
+    chains = config.n_neg_chains * config.model.n_latent * 4 * 4  # states + the sweep's temporaries, float32
+    gen = config.gen_check_events * get_geometry(config.model.geometry).n_voxels * 4 * 3
+    need = chains + gen
+    avail = None
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        try:
+            avail = int(torch.cuda.mem_get_info(dev)[0])
+        except (RuntimeError, AssertionError):
+            avail = None
+    else:
+        avail = available_memory()
+    what = (f"{config.n_neg_chains} persistent chains of {config.model.n_latent} units"
+            + (f" and {config.gen_check_events} check showers per epoch" if config.gen_check_events else "")
+            + f" ({format_bytes(need)} on {dev.type})")
+    check_memory(need, what, "lower n_neg_chains (or gen_check_events)", available=avail)
+
+
 def restore_training_state(path: Path, state: dict, model, optimizer, negatives) -> tuple[int, int, list[dict], float]:
     """Load model, optimiser, chains and RNGs from a checked ``last.pt``; ``(epoch, step, history, best_val)``.
 
@@ -360,7 +385,9 @@ def commit_epoch(out_dir: Path, ckpt: dict, improved: bool, *, data=None) -> Non
     if data is not None:
         if getattr(data, "_fingerprint", None) is None:
             data._fingerprint = data_fingerprint(data)
-        ckpt["data"] = {**(ckpt.get("data") or {}), "fingerprint": data._fingerprint}
+        e = data.e_train
+        ckpt["data"] = {**(ckpt.get("data") or {}), "fingerprint": data._fingerprint,
+                        "e_inc_range": [float(e.min()), float(e.max())] if e.numel() else None}
     last, best = out_dir / "last.pt", out_dir / "best.pt"
     save_checkpoint(last, ckpt)
     if improved or not best.exists():
