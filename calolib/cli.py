@@ -78,9 +78,11 @@ def _signals_and_warnings():
         old_term = signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread: leave signals alone
         pass
-    warnings.showwarning = show
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", CalolibWarning)  # a line on stderr, even under -W error
+            warnings.showwarning = show
+            yield
     finally:
         warnings.showwarning = old_show
         if old_term is not None:
@@ -94,6 +96,18 @@ def _error(msg: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``calolib`` console script; returns the exit code."""
+    rc = _main(argv)
+    writer = sys.modules.get("calolib.io.writer")
+    if argv is None and writer is not None and writer.UNCLOSABLE:  # the console script after a failed HDF5 write:
+        import os  # freeing that handle can crash HDF5 (a segfault at exit); the temporary is already removed
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    return rc
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from calolib.errors import CalolibError
 
     parser = build_parser()

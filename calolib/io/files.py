@@ -55,7 +55,7 @@ __all__ = [
 
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)$")
 #: bytes kept free beyond a write's own size (HDF5 metadata, checkpoint headers)
-SPACE_MARGIN = 8 * 2**20
+SPACE_MARGIN = 4 * 2**20
 
 
 def temp_path(path: str | os.PathLike) -> Path:
@@ -108,6 +108,7 @@ def os_error_message(exc: OSError, what: str | os.PathLike | None = None) -> str
         errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
     }
     if exc.errno in hints:
+        reason = os.strerror(exc.errno)  # HDF5 puts a whole report into strerror
         fix = "free some space or write elsewhere" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) \
             else "choose a directory you can write to"
         return f"cannot write {target}: {hints[exc.errno]} ({reason}); {fix}"

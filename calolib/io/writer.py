@@ -22,6 +22,9 @@ from calolib.io.files import check_output_file, ensure_space, os_error_message, 
 from calolib.showers import Showers
 
 _WRITE_BYTES = 64 * 2**20  # uncompressed bytes per HDF5 write
+#: HDF5 handles whose close failed after a failed write; HDF5 may crash when they are freed, so they are kept
+#: alive, and the CLI leaves with ``os._exit`` when this list is not empty (the temporaries are already gone)
+UNCLOSABLE: list = []
 
 __all__ = ["ShowerWriter", "save_showers"]
 
@@ -81,9 +84,10 @@ class ShowerWriter:
             raise
         return self
 
-    def _abort(self) -> None:
+    def _abort(self, *datasets) -> None:
         """Drop the temporary after a failure: truncate it (frees its blocks, so HDF5 can flush and close
-        its handle even on a full disk), close, unlink."""
+        its handle even on a full disk), close, unlink.  Handles that cannot be closed are kept alive
+        (:data:`UNCLOSABLE`): freeing them can crash HDF5."""
         h5, self._h5 = self._h5, None
         try:
             os.truncate(self.tmp_path, 0)
@@ -93,7 +97,7 @@ class ShowerWriter:
             try:
                 h5.close()
             except Exception:  # noqa: BLE001 - the file is being discarded
-                pass
+                UNCLOSABLE.extend([h5, *(d for d in datasets if d is not None)])
         self.tmp_path.unlink(missing_ok=True)
 
     def _create(self, h5: h5py.File, e_dtype, s_dtype) -> None:
@@ -116,6 +120,7 @@ class ShowerWriter:
                                   f"to a {self.geometry.name} file (V={self.geometry.n_voxels})")
         if self.validate:
             _check_values(self.path, e, s, offset=self.n)
+        e_ds = s_ds = None
         try:
             if SHOWER_KEY not in self._h5:
                 s_dtype = self.dtype or (s.dtype if s.dtype.kind == "f" else np.float32)
@@ -135,10 +140,10 @@ class ShowerWriter:
                 s_ds[self.n:n_new] = s[lo:hi]
                 self.n = n_new
         except OSError as exc:  # a full disk the check could not foresee (another writer)
-            self._abort()
+            self._abort(e_ds, s_ds)
             raise OutputError(os_error_message(exc, self.path)) from None
         except BaseException:
-            self._abort()
+            self._abort(e_ds, s_ds)
             raise
 
     def __exit__(self, exc_type, exc, tb) -> None:
