@@ -15,12 +15,17 @@ __all__ = ["check_showers", "format_summary", "plausibility_warnings"]
 MAX_E_RATIO = 1.5
 #: ... and below this (but > 0) the voxel energies are likely in GeV while E_inc is in MeV
 MIN_E_RATIO = 1e-3
-#: CaloChallenge incident energies span 256 MeV .. 4.2 TeV; a file below 100 MeV (or above 100 TeV) is suspect
-E_INC_PLAUSIBLE_MEV = (100.0, 1e8)
+#: lowest incident energy of the CaloChallenge datasets, MeV (ds1: 256 MeV, ds2/ds3: 1 GeV): a file whose
+#: largest E_inc is below it is probably in GeV; above 100 TeV, probably in keV
+E_INC_MIN_MEV = {"ds1-photons": 256.0, "ds1-pions": 256.0, "ds2": 1e3, "ds3": 1e3}
+E_INC_MAX_PLAUSIBLE_MEV = 1e8
 
 
-def plausibility_warnings(e_min: float | None, e_max: float | None, mean_e_ratio: float | None) -> list[str]:
+def plausibility_warnings(e_min: float | None, e_max: float | None, mean_e_ratio: float | None,
+                          geometry: str | None = None) -> list[str]:
     """Warnings (one line each) for a file whose values are valid but look like the wrong units.
+
+    ``geometry`` sets the dataset's lowest nominal incident energy (:data:`E_INC_MIN_MEV`, default 256 MeV).
 
     Example:
         >>> plausibility_warnings(1.0, 1000.0, 696.0)[0][:44]
@@ -36,10 +41,10 @@ def plausibility_warnings(e_min: float | None, e_max: float | None, mean_e_ratio
         elif 0 < mean_e_ratio < MIN_E_RATIO:
             out.append(f"mean E_dep/E_inc is {mean_e_ratio:.3g}, below {MIN_E_RATIO}: are the voxel energies in GeV? "
                        "CaloChallenge files are in MeV")
-    lo, hi = E_INC_PLAUSIBLE_MEV
+    lo, hi = E_INC_MIN_MEV.get(str(geometry), 256.0), E_INC_MAX_PLAUSIBLE_MEV
     if e_max is not None and np.isfinite(e_max) and e_max < lo:
-        out.append(f"the largest incident energy is {e_max:.4g} MeV, below {lo:g} MeV: is E_inc in GeV? "
-                   "CaloChallenge files are in MeV (256 MeV .. 4.2 TeV)")
+        out.append(f"the largest incident energy is {e_max:.4g} MeV, below the {lo:g} MeV where the "
+                   f"{geometry or 'CaloChallenge'} data start: is E_inc in GeV? CaloChallenge files are in MeV")
     if e_min is not None and np.isfinite(e_min) and e_min > hi:
         out.append(f"the smallest incident energy is {e_min:.4g} MeV, above {hi:g} MeV: is E_inc in keV? "
                    "CaloChallenge files are in MeV")
@@ -97,7 +102,7 @@ def check_showers(path: PathLike, *, geometry: str | Geometry | None = None,
         "sparsity_threshold_mev": thr,
         "mean_e_ratio": ratio,
         "file_size_bytes": Path(path).stat().st_size,
-        "warnings": plausibility_warnings(e_min if n else None, e_max if n else None, ratio)
+        "warnings": plausibility_warnings(e_min if n else None, e_max if n else None, ratio, g.name)
         + ([] if n else ["the file holds no showers"]),
     }
 

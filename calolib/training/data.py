@@ -107,7 +107,7 @@ def load_training_data(data_path: str | Path, *, val_fraction: float, max_events
     check_memory(need, f"the training data ({n_train} + {n_val} {geo} events, {format_bytes(need)})",
                  "set max_events to train on fewer events")
     train = load_showers(path, max_events=n_train)
-    _warn_implausible(path, train)
+    _warn_implausible(path, train, geo)
     if transform is None:
         transform = VoxelTransform().fit(train.energies, train.showers)
     elif transform.n_voxels != train.n_voxels:
@@ -119,12 +119,12 @@ def load_training_data(data_path: str | Path, *, val_fraction: float, max_events
     return TrainingData(x_train, e_train, x_val, e_val, transform, geo, n_file)
 
 
-def _warn_implausible(path: Path, showers) -> None:
+def _warn_implausible(path: Path, showers, geometry: str) -> None:
     from calolib.io import plausibility_warnings
 
     e = np.asarray(showers.energies, dtype=np.float64)
     ratio = float(np.mean(showers.showers.sum(axis=1, dtype=np.float64) / e))
-    for text in plausibility_warnings(float(e.min()), float(e.max()), ratio):
+    for text in plausibility_warnings(float(e.min()), float(e.max()), ratio, geometry):
         warnings.warn(f"{path}: {text}", PlausibilityWarning, stacklevel=3)
 
 
