@@ -326,17 +326,22 @@ def test_c2_load_showers_raises_one_line(base, tmp_path):
         assert "\n" not in str(exc.value)
 
 
-@pytest.mark.parametrize("command", ["data check", "generate --model", "train --data"])
-def test_c11_fifo_is_refused_without_hanging(base, tmp_path, command):
+def test_c11_fifo_is_refused_without_hanging(base, tmp_path):
+    """``data check``, ``generate --model`` and ``train --data`` on a FIFO without a writer (one process)."""
     _, _, run_dir = base
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
-    args = {"data check": ["data", "check", fifo],
-            "generate --model": ["generate", "--model", fifo, "--n", 2, "--out", tmp_path / "g.h5", *GEN],
-            "train --data": ["train", "--data", fifo, "--out", tmp_path / "r", "--epochs", 1, *TINY]}[command]
-    p = cli_subprocess(*args)
-    _, err = p.communicate(timeout=60)  # used to block forever in open()
-    assert_refused(p.returncode, err, "FIFO")
+    calls = [["data", "check", fifo],
+             ["generate", "--model", fifo, "--n", 2, "--out", tmp_path / "g.h5", *GEN],
+             ["train", "--data", fifo, "--out", tmp_path / "r", "--epochs", 1, *TINY]]
+    code = ("import json, sys\nfrom calolib.cli import main\n"
+            "print(json.dumps([main(a) for a in json.loads(sys.argv[1])]))")
+    p = subprocess.run([sys.executable, "-c", code, json.dumps([[str(a) for a in c] for c in calls])], env=ENV,
+                       capture_output=True, text=True, timeout=60)  # used to block forever in open()
+    assert json.loads(p.stdout) == [2, 2, 2], p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 3 and all(ln.startswith("calolib: error:") and "FIFO" in ln for ln in lines), p.stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["pipe.h5"]
 
 
 # ------------------------------------------------------------------------------------------ C3, C4, C7, C8, C9, C10: bad arguments
