@@ -145,7 +145,7 @@ def test_d2_kill9_between_last_and_best_or_history_is_repaired_on_resume(base, t
     # the state the kill left: best.pt or the epoch's history row missing
     assert not (run_dir / "best.pt").exists() or len(json.loads((run_dir / "history.json").read_text())) == 1
     rc, out, err = run(capsys, "train", "--data", data, "--out", run_dir, "--resume", "--quiet", "--device", "cpu")
-    assert rc == 0 and "trained 0 epoch(s)" in out, err
+    assert rc == 0 and "trained 0 epoch(s)" in out and "calolib: repaired" in err, err
     best = read_checkpoint(run_dir / "best.pt")
     assert best["epoch"] == stale["epoch"] == 1 and (run_dir / "best.pt").read_bytes() == (run_dir / "last.pt").read_bytes()
     rows = json.loads((run_dir / "history.json").read_text())

@@ -76,9 +76,12 @@ def _str(v):
 
 
 def _beta_range(v):
-    if not isinstance(v, (list, tuple)) or len(v) != 2:
-        raise _Bad("must be a pair [beta_start, beta_final] of finite numbers > 0")
-    return tuple(_num(0.0)(x) for x in v)
+    try:
+        if not isinstance(v, (list, tuple)) or len(v) != 2:
+            raise _Bad("")
+        return tuple(_num(0.0)(x) for x in v)
+    except _Bad:
+        raise _Bad("must be a pair [beta_start, beta_final] of finite numbers > 0") from None
 
 
 def _array(nonneg: bool) -> Callable[[Any], np.ndarray]:
@@ -117,7 +120,7 @@ SAMPLER_OPTIONS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "sa": {**_COMMON, "beta_range": _beta_range, "num_sweeps": _int(1), "num_sweeps_per_beta": _int(1),
            "beta_schedule_type": _choice("geometric", "linear", "custom"), "beta_schedule": _array(nonneg=True),
            "randomize_order": _bool, "proposal_acceptance_criteria": _choice("Metropolis", "Gibbs")},
-    "pimc": {**_COMMON, "beta": _num(0.0), "gamma": _num(0.0, open_low=False), "num_sweeps": _int(2),
+    "pimc": {**_COMMON, "beta": _num(0.0), "gamma": _num(0.0, open_low=False), "num_sweeps": _int(1),
              "Hp_field": _array(nonneg=True), "Hd_field": _array(nonneg=True), "Gamma": _num(0.0),
              "qubits_per_update": _int(1)},
     "mock-qpu": {**_COMMON, "beta_device": _num(0.0), "num_sweeps": _int(1), "embedding": _choice("direct", "minorminer")},

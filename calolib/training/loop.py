@@ -159,9 +159,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     negatives = NegativePhase(model, config.n_neg_chains, seed=config.seed)
     if state:  # [reliability] shapes/types checked, one line if they do not fit; then best.pt/history repaired
         epoch, step, history, best_val = restore_training_state(last_path, state, model, opt, negatives)
-        for note in repair_run_dir(out_dir, state):
-            if progress:
-                print(f"calolib: repaired {out_dir}: {note}")
+        repair_run_dir(out_dir, state)
     else:
         epoch, step, history, best_val = 0, 0, [], math.inf
     write_config_json(out_dir, config, state)  # [reliability] not rewritten by a resume with nothing to train (M9)

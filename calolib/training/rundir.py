@@ -37,6 +37,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -411,7 +412,8 @@ def _history_matches(out_dir: Path, rows: list[dict]) -> bool:
 
 def repair_run_dir(out_dir: Path, state: dict) -> list[str]:
     """Bring ``best.pt``, ``history.*`` and ``config.json`` in line with ``last.pt`` (``state``); returns what
-    was repaired (empty when everything was consistent).  A best.pt that cannot be rebuilt because its
+    was repaired (empty when everything was consistent), each also printed as one ``calolib: repaired`` line
+    on stderr.  A best.pt that cannot be rebuilt because its
     epoch is older than ``last.pt`` and the file is gone is rebuilt from ``last.pt`` with a note."""
     from calolib.training.checkpoint import read_checkpoint
     from calolib.training.history import write_history
@@ -440,6 +442,8 @@ def repair_run_dir(out_dir: Path, state: dict) -> list[str]:
     if not (out_dir / "config.json").is_file():
         atomic_write_bytes(out_dir / "config.json", json.dumps(state["config"], indent=1).encode())
         done.append("config.json rebuilt from last.pt")
+    for note in done:  # one line each on stderr: the user should know the run directory was repaired
+        print(f"calolib: repaired {out_dir}: {note}", file=sys.stderr)
     return done
 
 
