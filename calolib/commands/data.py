@@ -90,7 +90,7 @@ def make(out: str | Path, n: int = 50_000, *, geometry: str = "ds2", seed: int =
     from tqdm.auto import tqdm
 
     from calolib import __version__
-    from calolib.checks import check_finite, check_seed
+    from calolib.checks import check_seed
     from calolib.geometry import get_geometry
     from calolib.io import ShowerWriter
     from calolib.synthetic import simulate
@@ -165,8 +165,10 @@ def _cmd_check(args) -> int:
 
     from calolib.io import check_showers, format_summary
 
+    from calolib.jsonutil import to_jsonable
+
     summary = check_showers(args.path, geometry=args.geometry)
-    print(json.dumps(summary, indent=2, allow_nan=False) if args.json else format_summary(summary))
+    print(json.dumps(to_jsonable(summary), indent=2, allow_nan=False) if args.json else format_summary(summary))
     _print_warnings(summary)
     return 0
 

@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import random
 from dataclasses import dataclass, field
