@@ -30,6 +30,9 @@ import torch
 from calolib.errors import ConfigError, PlausibilityWarning, SamplerError
 from calolib.showers import Showers
 
+__all__ = ["generate", "generate_from_checkpoint", "sample_energies", "shower_separation", "separation_power_1d"]
+
+
 #: the largest incident energy the float32 networks can take, MeV
 MAX_E_INC_MEV = float(np.finfo(np.float32).max)
 
@@ -73,9 +76,6 @@ def _check_generate_args(model, e_all: np.ndarray, seed, sampler, sampler_kwargs
             warnings.warn(f"{n_out} of {e_all.size} incident energies ({e_lo:.4g} .. {e_hi:.4g} MeV) lie outside the "
                           f"range the model was trained for ({lo:.4g} .. {hi:.4g} MeV); those showers are extrapolations",
                           PlausibilityWarning, stacklevel=3)
-
-__all__ = ["generate", "generate_from_checkpoint", "sample_energies", "shower_separation", "separation_power_1d"]
-
 
 def sample_energies(n: int, *, energies: tuple[float, float] | None = None, energy: float | None = None,
                     seed: int = 0) -> np.ndarray:
