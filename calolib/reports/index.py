@@ -283,6 +283,7 @@ section.prov td {{ font-family: system-ui, sans-serif; }}
 section.headline td.rep {{ font-family: system-ui, sans-serif; vertical-align: top; padding-right: 1.5em; }}
 section.headline tr.first td {{ border-top: 1px solid #bbb; }}
 section.headline td.num {{ text-align: right; }}
+section.headline th {{ text-align: left; padding-right: 1.5em; border-bottom: 1px solid #999; }}
 .bad {{ color: #b3261e; font-weight: 600; }}
 .card {{ border: 1px solid #ccc; border-left: 6px solid #2a9d4a; border-radius: 6px; padding: 0.8em 1.2em; margin: 1em 0; }}
 .card.failed {{ border-left-color: #c62828; }} .card.skipped {{ border-left-color: #999; }}
