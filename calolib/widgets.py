@@ -259,6 +259,44 @@ class DecoderExplorer:
         return {"e_prime": np.array([float(np.float32(e)) for e in energies]),
                 **shower_shape(decoded, self.showers.geometry, e_ref=energies)}
 
+    def data_shapes(self) -> dict[str, np.ndarray]:
+        """:func:`shower_shape` of the explorer's own (truth) showers, ``e_ratio`` against their E_inc."""
+        return shower_shape(self.showers.showers, self.showers.geometry, e_ref=self.showers.energies)
+
+    def transform_scales(self) -> bool:
+        """Whether the inverse preprocessing multiplies a fixed decoder output by E′ (x̂ -> E′ · f(x̂)), checked
+        on one event: then E_dep ∝ E′ whatever the decoder does, and only E_dep/E′ shows the decoder's part."""
+        x = self._x[:1]
+        low, high = (np.asarray(self.transform.inverse(np.array([e]), x), dtype=np.float64) for e in (1e4, 1e5))
+        return bool(high.sum() > 0 and np.allclose(high, 10 * low, rtol=1e-4, atol=1e-9))
+
+    def plot_shapes(self, energies, seed: int = 0, sampler: str = "encoder", event: int = 0):
+        """E_dep/E′, depth (centre of gravity, layers) and RMS radius (mm) of the decoded shower against E′,
+        beside the event's truth and the data's depth trend; returns the figure."""
+        import matplotlib.pyplot as plt
+
+        from calolib.plotting.style import COLORS, label_axes, use_style
+        from calolib.reports.takeaways.explorer import data_depth_slope
+
+        use_style()
+        dec = self.sweep_shapes(energies, seed, sampler, event)
+        data = self.data_shapes()
+        e_true = float(self.showers.energies[event])
+        fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+        for ax, key, ylabel in zip(axes, ("e_ratio", "depth", "radial_width"),
+                                   ("decoded E_dep / E′", "centre of gravity [layer]", "RMS radius [mm]")):
+            ax.plot(dec["e_prime"], dec[key], "o-", ms=3, color=COLORS[1], label="decoded at E′")
+            ax.plot([e_true], [data[key][event]], "*", ms=13, color=COLORS[0], label="event (truth, at its E_inc)")
+            label_axes(ax, "decoder E′ [MeV]", ylabel, logx=True)
+        slope, _ = data_depth_slope(self.showers.energies, data["depth"])
+        if np.isfinite(slope):
+            grid = dec["e_prime"]
+            axes[1].plot(grid, data["depth"][event] + slope * np.log10(grid / e_true), "--", color=COLORS[0], lw=1,
+                         label=f"data trend ({slope:+.2f} layers/decade)")
+        for ax in axes:
+            ax.legend(fontsize=9)
+        return fig
+
     def clear_cache(self) -> None:
         """Forget every cached latent code, decoding and MSE curve (e.g. before timing)."""
         for f in (self._latent, self._decode, self._curve):
