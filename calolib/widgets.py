@@ -283,16 +283,20 @@ class DecoderExplorer:
         data = self.data_shapes()
         e_true = float(self.showers.energies[event])
         fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+        e_data = np.asarray(self.showers.energies, dtype=np.float64)
         for ax, key, ylabel in zip(axes, ("e_ratio", "depth", "radial_width"),
-                                   ("decoded E_dep / E′", "centre of gravity [layer]", "RMS radius [mm]")):
-            ax.plot(dec["e_prime"], dec[key], "o-", ms=3, color=COLORS[1], label="decoded at E′")
-            ax.plot([e_true], [data[key][event]], "*", ms=13, color=COLORS[0], label="event (truth, at its E_inc)")
-            label_axes(ax, "decoder E′ [MeV]", ylabel, logx=True)
-        slope, _ = data_depth_slope(self.showers.energies, data["depth"])
+                                   ("E_dep / E′ (data: E_dep / E_inc)", "centre of gravity [layer]", "RMS radius [mm]")):
+            ax.plot(e_data, data[key], ".", ms=5, color="0.6", label="data showers (at their E_inc)")
+            ax.plot(dec["e_prime"], dec[key], "o-", ms=3, color=COLORS[1], label=f"event {event} decoded at E′")
+            ax.plot([e_true], [data[key][event]], "*", ms=13, color=COLORS[0], label=f"event {event} (truth)")
+            label_axes(ax, "E′ (data: E_inc) [MeV]", ylabel, logx=True)
+        slope, _ = data_depth_slope(e_data, data["depth"])
         if np.isfinite(slope):
-            grid = dec["e_prime"]
-            axes[1].plot(grid, data["depth"][event] + slope * np.log10(grid / e_true), "--", color=COLORS[0], lw=1,
-                         label=f"data trend ({slope:+.2f} layers/decade)")
+            x = np.log10(e_data)
+            ok = np.isfinite(data["depth"])
+            line = np.geomspace(e_data.min(), e_data.max(), 20)
+            axes[1].plot(line, data["depth"][ok].mean() + slope * (np.log10(line) - x[ok].mean()), "--", color=COLORS[0],
+                         lw=1, label=f"data trend ({slope:+.2f} layers/decade)")
         for ax in axes:
             ax.legend(fontsize=9)
         return fig

@@ -76,7 +76,7 @@ data = explorer.data_shapes()
 slope, slope_err = data_depth_slope(explorer.showers.energies, data["depth"])
 takeaways = explorer_takeaways(shapes, transform_scales=explorer.transform_scales(),
                                ratio_true=float(data["e_ratio"][event]), data_slope=slope, data_slope_err=slope_err)
-show(takeaways)
+summary_md = show(takeaways)  # displayed as Markdown
 
 # %%
 curve = explorer.mse_curve(event, seed, sampler)

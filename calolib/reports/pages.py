@@ -32,8 +32,8 @@ def format_value(value: Any, *, limit: int | None = 120) -> str:
     with an ellipsis (``None``: never cut).
 
     Example:
-        >>> format_value(0.123456), format_value([1, 2]), format_value({"value": 1.234, "err": 0.05}), format_value("a")
-        ('0.1235', '[1, 2]', '1.234 ± 0.050', 'a')
+        >>> format_value(0.123456), format_value([1, 0.123456]), format_value({"value": 1.234, "err": 0.05}), format_value("a")
+        ('0.1235', '[1, 0.1235]', '1.234 ± 0.050', 'a')
     """
     from calolib.reports.takeaways import fmt
 
@@ -41,6 +41,8 @@ def format_value(value: Any, *, limit: int | None = 120) -> str:
         return fmt(value["value"], value.get("err"), unit=f" {value['unit']}" if value.get("unit") else "")
     if isinstance(value, float):
         text = f"{value:.4g}"
+    elif isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        text = "[" + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value) + "]"
     elif isinstance(value, str):
         text = value
     else:

@@ -130,12 +130,13 @@ def _gpu_name() -> str | None:
         return None
 
 
-def collect(data_paths: Iterable[str | Path] = (), *, preset: str = "", exclude: Iterable[str | Path] = (),
+def collect(data_paths: Iterable[str | Path | tuple[str, str | Path]] = (), *, preset: str = "", exclude: Iterable[str | Path] = (),
             cache_file: str | Path | None = None, gpu: bool = True) -> dict[str, Any]:
     """Provenance of a run reading ``data_paths`` (missing files are listed with ``sha256: None``).
 
     Args:
-        data_paths: data files the notebooks read (duplicates are hashed once).
+        data_paths: data files the notebooks read (duplicates are hashed once); an item may be a
+            ``(label, path)`` pair to show ``label`` (e.g. the path as the notebooks were given it).
         preset: the parameter preset of the run.
         exclude: paths whose changes do not make the checkout "dirty" (the report folder).
         cache_file: JSON file caching SHA-256 digests between runs.
@@ -151,12 +152,12 @@ def collect(data_paths: Iterable[str | Path] = (), *, preset: str = "", exclude:
         except (OSError, ValueError):
             cache = {}
     data, seen = [], set()
-    for p in data_paths:
-        p = Path(p)
+    for item in data_paths:
+        label, p = (str(item[0]), Path(item[1])) if isinstance(item, tuple) else (str(item), Path(item))
         if str(p) in seen:
             continue
         seen.add(str(p))
-        entry: dict[str, Any] = {"path": str(p), "sha256": None, "size_bytes": None}
+        entry: dict[str, Any] = {"path": label, "sha256": None, "size_bytes": None}
         if p.is_file():
             entry["sha256"] = sha256_file(p, cache=cache)
             entry["size_bytes"] = p.stat().st_size

@@ -217,7 +217,8 @@ def run_reports(preset: str = "quick", only: Iterable[str] | None = None, out_di
 
     from calolib.reports.provenance import collect
 
-    provenance = collect(data_files, preset=preset, exclude=[out_dir], cache_file=out_dir / "_work" / "sha256.json")
+    labels = [(os.path.relpath(f, base) if f.resolve().is_relative_to(base.resolve()) else str(f), f) for f in data_files]
+    provenance = collect(labels, preset=preset, exclude=[out_dir], cache_file=out_dir / "_work" / "sha256.json")
 
     from tqdm.auto import tqdm
 
