@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/calolib bench synthetic
 	$(BIN)/calolib bench sampler
 	$(BIN)/calolib bench generate
+	$(BIN)/calolib bench widget
 
 clean:
 	rm -rf $(VENV) .pytest_cache
