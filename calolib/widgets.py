@@ -298,7 +298,7 @@ class DecoderExplorer:
             axes[1].plot(line, data["depth"][ok].mean() + slope * (np.log10(line) - x[ok].mean()), "--", color=COLORS[0],
                          lw=1, label=f"data trend ({slope:+.2f} layers/decade)")
         for ax in axes:
-            ax.legend(fontsize=9)
+            ax.legend(fontsize=9, loc="best")
         return fig
 
     def clear_cache(self) -> None:
