@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import time
 
+import ipywidgets as _widgets
 import numpy as np
 
 __all__ = ["ExplorerView", "ExplorerWidget"]
@@ -50,7 +51,8 @@ class ExplorerView:
         >>> tr = VoxelTransform().fit(e, v)
         >>> view = ExplorerView(DecoderExplorer(build_model(TrainConfig(model=cfg), tr), tr, Showers(e, v, "ds1-photons"),
         ...                                     grid=np.geomspace(1e3, 1e6, 4)))
-        >>> png = view.render(view.update(3e4))
+        >>> dec = view.update(3e4)
+        >>> png = view.render()
         >>> png[:4] == b"\\x89PNG", view.figure.axes[0].name
         (True, 'polar')
     """
@@ -155,7 +157,7 @@ class ExplorerView:
                             f"E′ = {dec.e_inc / 1e3:.3g} GeV")
         return dec
 
-    def render(self, _dec=None) -> bytes:
+    def render(self) -> bytes:
         """Draw the figure once (Agg) and return it as PNG bytes."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -165,61 +167,53 @@ class ExplorerView:
         return buf.getvalue()
 
 
-try:  # the widget class needs ipywidgets (a dependency); the view above does not
-    import ipywidgets as _widgets
-except ImportError:  # pragma: no cover
-    _widgets = None
+class ExplorerWidget(_widgets.VBox):
+    """The explorer's UI: E′ (log slider), event, latent seed and source above a live picture.
 
+    Every control change calls :meth:`refresh`, which updates the :class:`ExplorerView` in place and
+    puts the new PNG into an ``ipywidgets.Image``; :attr:`last_callback_s` holds how long that took
+    (decode + update + render), the number ``calolib bench widget`` reports.
 
-if _widgets is not None:
+    Attributes:
+        controls: ``{"e_inc", "seed", "sampler", "event"}`` -> the control widgets.
+        image: the ``ipywidgets.Image`` showing the picture.
+        view: the :class:`ExplorerView`.
+    """
 
-    class ExplorerWidget(_widgets.VBox):
-        """The explorer's UI: E′ (log slider), event, latent seed and source above a live picture.
+    def __init__(self, explorer, *, event: int = 0, seed: int = 0, sampler: str | None = None,
+                 continuous: bool = False, dpi: float = 80) -> None:
+        w = _widgets
+        e0 = float(explorer.showers.energies[event])
+        lo, hi = np.log10(explorer.grid.min()), np.log10(explorer.grid.max())
+        self.controls = {
+            "e_inc": w.FloatLogSlider(value=float(np.clip(e0, 10 ** lo, 10 ** hi)), base=10, min=lo, max=hi,
+                                      step=0.02, continuous_update=continuous, description="E′ [MeV]",
+                                      readout_format=".3g"),
+            "seed": w.IntSlider(value=seed, min=0, max=99, continuous_update=continuous, description="latent seed"),
+            "sampler": w.Dropdown(options=list(explorer.samplers), value=sampler or explorer.samplers[0],
+                                  description="latent from"),
+            "event": w.IntSlider(value=event, min=0, max=len(explorer.showers) - 1, continuous_update=continuous,
+                                 description="event"),
+        }
+        self.view = ExplorerView(explorer, dpi=dpi)
+        self.image = w.Image(format="png", layout=w.Layout(width="100%"))
+        self.status = w.HTML()
+        self.last_callback_s = float("nan")
+        super().__init__([w.HBox([self.controls["e_inc"], self.controls["event"]]),
+                          w.HBox([self.controls["sampler"], self.controls["seed"], self.status]), self.image])
+        for c in self.controls.values():
+            c.observe(self.refresh, names="value")
+        self.refresh()
 
-        Every control change calls :meth:`refresh`, which updates the :class:`ExplorerView` in place and
-        puts the new PNG into an ``ipywidgets.Image``; :attr:`last_callback_s` holds how long that took
-        (decode + update + render), the number ``calolib bench widget`` reports.
-
-        Attributes:
-            controls: ``{"e_inc", "seed", "sampler", "event"}`` -> the control widgets.
-            image: the ``ipywidgets.Image`` showing the picture.
-            view: the :class:`ExplorerView`.
-        """
-
-        def __init__(self, explorer, *, event: int = 0, seed: int = 0, sampler: str | None = None,
-                     continuous: bool = False, dpi: float = 80) -> None:
-            w = _widgets
-            e0 = float(explorer.showers.energies[event])
-            lo, hi = np.log10(explorer.grid.min()), np.log10(explorer.grid.max())
-            self.controls = {
-                "e_inc": w.FloatLogSlider(value=float(np.clip(e0, 10 ** lo, 10 ** hi)), base=10, min=lo, max=hi,
-                                          step=0.02, continuous_update=continuous, description="E′ [MeV]",
-                                          readout_format=".3g"),
-                "seed": w.IntSlider(value=seed, min=0, max=99, continuous_update=continuous, description="latent seed"),
-                "sampler": w.Dropdown(options=list(explorer.samplers), value=sampler or explorer.samplers[0],
-                                      description="latent from"),
-                "event": w.IntSlider(value=event, min=0, max=len(explorer.showers) - 1, continuous_update=continuous,
-                                     description="event"),
-            }
-            self.view = ExplorerView(explorer, dpi=dpi)
-            self.image = w.Image(format="png", layout=w.Layout(width="100%"))
-            self.status = w.HTML()
-            self.last_callback_s = float("nan")
-            super().__init__([w.HBox([self.controls["e_inc"], self.controls["event"]]),
-                              w.HBox([self.controls["sampler"], self.controls["seed"], self.status]), self.image])
-            for c in self.controls.values():
-                c.observe(self.refresh, names="value")
-            self.refresh()
-
-        def refresh(self, _change=None) -> None:
-            """Re-decode for the controls' values and show the new picture (the slider callback)."""
-            t0 = time.perf_counter()
-            c = self.controls
-            try:
-                self.view.update(c["e_inc"].value, c["seed"].value, c["sampler"].value, c["event"].value)
-            except ValueError as exc:  # a calolib error (e.g. a sampler that cannot run): one line, keep the UI
-                self.status.value = f"<span style='color:#b3261e'>{exc}</span>"
-                return
-            self.image.value = self.view.render()
-            self.last_callback_s = time.perf_counter() - t0
-            self.status.value = f"<small>{self.last_callback_s * 1e3:.0f} ms</small>"
+    def refresh(self, _change=None) -> None:
+        """Re-decode for the controls' values and show the new picture (the slider callback)."""
+        t0 = time.perf_counter()
+        c = self.controls
+        try:
+            self.view.update(c["e_inc"].value, c["seed"].value, c["sampler"].value, c["event"].value)
+        except ValueError as exc:  # a calolib error (e.g. a sampler that cannot run): one line, keep the UI
+            self.status.value = f"<span style='color:#b3261e'>{exc}</span>"
+            return
+        self.image.value = self.view.render()
+        self.last_callback_s = time.perf_counter() - t0
+        self.status.value = f"<small>{self.last_callback_s * 1e3:.0f} ms</small>"
