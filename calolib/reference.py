@@ -177,7 +177,7 @@ def compare(le: np.ndarray, reference: np.ndarray | None = None, *, n_boot: int 
     Returns a JSON-able dict: ``n_events``, ``distance``, ``distance_err`` (standard deviation over ``n_boot``
     bootstrap resamples of the showers), ``noise_floor`` (the distance sampling noise alone adds at this size:
     ``sqrt(sum_ij var(r_ij))`` with the bootstrap variances of the matrix entries), ``rows`` (L,) the row
-    contributions, ``worst_rows`` (the ``n_worst`` largest as ``[layer, contribution]``), ``pcc`` (L, L) the
+    contributions, ``rows_noise`` (L,) the same noise per row (``sqrt(sum_j var(r_ij))``), ``worst_rows`` (the ``n_worst`` largest as ``[layer, contribution]``), ``pcc`` (L, L) the
     sample's matrix (list of lists) and ``published`` (:data:`PUBLISHED_DISTANCES`).  With ``n_boot < 2`` the
     error and the floor are NaN.
 
@@ -200,12 +200,14 @@ def compare(le: np.ndarray, reference: np.ndarray | None = None, *, n_boot: int 
     boots = [layer_pcc(le[rng.integers(0, le.shape[0], le.shape[0])]) for _ in range(n_boot if n_boot >= 2 else 0)]
     if boots:
         err = float(np.std([frobenius_distance(b, ref) for b in boots], ddof=1))
-        floor = float(np.sqrt(np.var(np.stack(boots), axis=0, ddof=1).sum()))
+        var = np.var(np.stack(boots), axis=0, ddof=1)
+        floor, rows_noise = float(np.sqrt(var.sum())), np.sqrt(var.sum(axis=1))
     else:
         err = floor = float("nan")
+        rows_noise = np.full(rows.shape, np.nan)
     worst = np.argsort(rows)[::-1][:n_worst]
     return {"n_events": int(le.shape[0]), "distance": frobenius_distance(c, ref), "distance_err": err,
-            "noise_floor": floor, "rows": rows.tolist(), "worst_rows": [[int(i), float(rows[i])] for i in worst],
+            "noise_floor": floor, "rows": rows.tolist(), "rows_noise": rows_noise.tolist(), "worst_rows": [[int(i), float(rows[i])] for i in worst],
             "pcc": c.tolist(), "published": dict(PUBLISHED_DISTANCES)}
 
 

@@ -160,7 +160,10 @@ if geo.name == reference.REFERENCE_GEOMETRY:
                                                         cmp["published"], n_events=cmp["n_events"]),
                       data_takeaways.worst_rows(cmp["rows"])]
     fig, ax = plt.subplots(figsize=(12, 4))
-    ax.bar(np.arange(len(cmp["rows"])), cmp["rows"], color="C0")
+    ax.bar(np.arange(len(cmp["rows"])), cmp["rows"], color="C0", label="this file − Geant4")
+    ax.stairs(cmp["rows_noise"], np.arange(len(cmp["rows"]) + 1) - 0.5, color="C1", linewidth=2,
+              label=f"sampling noise of {cmp['n_events']} showers (bootstrap)")
+    ax.legend()
     ax.set_xlabel("layer")
     ax.set_ylabel("‖row‖ of PCC − PCC_G4")
     ax.set_title(f"row contributions (their squares sum to ‖Δ‖²_F = {cmp['distance'] ** 2:.2f})", fontsize="medium")

@@ -55,9 +55,10 @@ def test_fixed_energy_claim_needs_anticorrelation_beyond_noise():
     c = np.array([[1.0, 0.8, -0.2], [0.8, 1.0, 0.3], [-0.2, 0.3, 1.0]])
     prof = np.array([1.0, 2.0, 1.0])
     t = tk.fixed_energy_correlations(c, 900, "100–150 GeV", mean_profile=prof)  # noise 3/30 = 0.1
-    assert t.verdict == "anti" and "layers 0 and 2 at r = -0.2" in t.text and "(r = 0.3)" in t.text
+    assert t.verdict == "anti" and "layers 0 and 2 at r = -0.2" in t.text
+    assert "maximum energy (1) and the next one move together (r = 0.3)" in t.text
     t = tk.fixed_energy_correlations(c, 100, "100–150 GeV", mean_profile=prof)  # noise 0.3 > 0.2
-    assert t.verdict == "none" and "±0.3" in t.text
+    assert t.verdict == "none" and "±0.3" in t.text and "do not move together beyond the noise (r = 0.3)" in t.text
     assert tk.fixed_energy_correlations(c, 5, "1–2 GeV").verdict == "few"
     # a nearly empty layer (under 1 % of the largest) does not decide
     t = tk.fixed_energy_correlations(c, 900, "x", mean_profile=np.array([1.0, 2.0, 0.001]))

@@ -25,7 +25,7 @@ class SyntheticParams:
 
     Each field is a physical quantity (unit in its comment below).  The defaults of ``sigma_scale``,
     ``start_mean_x0``, ``transport_*`` and ``tail_*`` were calibrated once against the Geant4 layer-energy
-    correlations of CaloChallenge dataset 2 (``calolib.reference``; tuning seeds 1-2, see
+    correlations of CaloChallenge dataset 2 (``calolib.reference``; tuning seeds 1-3, see
     ``tests/test_synthetic.py::test_layer_correlations_match_geant4``); the generator itself never reads that
     matrix.  The rest are PDG / GFlash values or the stochastic term.
 

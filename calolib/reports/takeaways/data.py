@@ -18,7 +18,7 @@ Each function reads numbers the report computed (a distance, a matrix) and retur
 Example:
     >>> t = reference_distance(1.5, 0.02, 0.1, {"A": 1.0, "B": 2.0})
     >>> t.verdict, t.text
-    ('between', 'The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = 1.500 ± 0.020 from Geant4’s, between A (1) and B (2), closer than 1 of the 2 published ds2 models.')
+    ('between', 'The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = 1.500 ± 0.020 from Geant4’s (sampling noise of these showers alone gives about 0.1), between A (1) and B (2), closer than 1 of the 2 published ds2 models.')
 """
 from __future__ import annotations
 
@@ -42,12 +42,15 @@ def _raw(t: Takeaway, **numbers) -> Takeaway:
 
 
 _DISTANCE = {
-    "best": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s, closer than every "
-            "published ds2 model (the best, {best}, sits at {best_d}).",
-    "between": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s, between {lo} ({lo_d}) "
-               "and {hi} ({hi_d}), closer than {n_worse} of the {n} published ds2 models.",
-    "worst": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s, farther than every "
-             "published ds2 model (the worst, {worst}, sits at {worst_d}).",
+    "best": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s (sampling noise of "
+            "{n_events} showers alone gives about {floor}), closer than every published ds2 model (the best, {best}, "
+            "sits at {best_d}).",
+    "between": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s (sampling noise of "
+               "{n_events} showers alone gives about {floor}), between {lo} ({lo_d}) and {hi} ({hi_d}), closer "
+               "than {n_worse} of the {n} published ds2 models.",
+    "worst": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s (sampling noise of "
+             "{n_events} showers alone gives about {floor}), farther than every published ds2 model (the worst, "
+             "{worst}, sits at {worst_d}).",
     "noise": "The layer-energy correlations lie at ‖PCC − PCC_G4‖_F = {d} from Geant4’s, no more than sampling "
              "noise of {n_events} showers adds (floor {floor}): at this size the file cannot be told apart from "
              "Geant4 by this measure.",
@@ -65,20 +68,24 @@ def reference_distance(distance: float, err: float, noise_floor: float, publishe
     """
     d_s = fmt(distance, err) if err is not None and np.isfinite(err) and err > 0 else fmt(distance)
     ranked = sorted(published.items(), key=lambda kv: kv[1])
-    nums = {"distance": float(distance), "err": err, "noise_floor": float(noise_floor)}
+    nums = {"distance": float(distance), "err": err, "noise_floor": float(noise_floor), "n_events": n_events}
+    n_s, floor_s = (fmt(n_events) if n_events is not None else "these"), fmt(noise_floor, digits=2)
     if distance <= 2.0 * noise_floor:
-        return Takeaway("reference_distance", "noise", _DISTANCE["noise"].format(
-            d=d_s, n_events=fmt(n_events) if n_events is not None else "these", floor=fmt(noise_floor)), nums)
+        return Takeaway("reference_distance", "noise", _DISTANCE["noise"].format(d=d_s, n_events=n_s, floor=floor_s),
+                        nums)
     better = [kv for kv in ranked if kv[1] <= distance]  # published models closer to Geant4 than the file
     worse = [kv for kv in ranked if kv[1] > distance]
     nums["n_models_farther"] = len(worse)
     if not better:
-        t = choose("reference_distance", "best", _DISTANCE, d=d_s, best=ranked[0][0], best_d=ranked[0][1])
+        t = choose("reference_distance", "best", _DISTANCE, d=d_s, n_events=n_s, floor=floor_s, best=ranked[0][0],
+                   best_d=ranked[0][1])
     elif not worse:
-        t = choose("reference_distance", "worst", _DISTANCE, d=d_s, worst=ranked[-1][0], worst_d=ranked[-1][1])
+        t = choose("reference_distance", "worst", _DISTANCE, d=d_s, n_events=n_s, floor=floor_s, worst=ranked[-1][0],
+                   worst_d=ranked[-1][1])
     else:
-        t = choose("reference_distance", "between", _DISTANCE, d=d_s, lo=better[-1][0], lo_d=better[-1][1],
-                   hi=worse[0][0], hi_d=worse[0][1], n_worse=len(worse), n=len(ranked))
+        t = choose("reference_distance", "between", _DISTANCE, d=d_s, n_events=n_s, floor=floor_s,
+                   lo=better[-1][0], lo_d=better[-1][1], hi=worse[0][0], hi_d=worse[0][1], n_worse=len(worse),
+                   n=len(ranked))
     return _raw(t, **nums)
 
 
@@ -140,11 +147,15 @@ def spectrum_correlations(pcc: np.ndarray) -> Takeaway:
 _FIXED = {
     "anti": "At fixed E_inc ({bin}, {n} showers) early and late layers anti-correlate: layers {i} and {j} at "
             "r = {r_min}, beyond the noise ±{noise}; a shower that develops later puts less energy early and more "
-            "late, and neighbouring layers near the maximum still move together (r = {r_nb}).",
+            "late. {neighbours}",
     "none": "At fixed E_inc ({bin}, {n} showers) no pair of layers anti-correlates beyond the noise ±{noise} "
-            "(lowest r = {r_min}, layers {i} and {j}); neighbouring layers near the maximum move together "
-            "(r = {r_nb}).",
+            "(lowest r = {r_min}, layers {i} and {j}). {neighbours}",
     "few": "The fixed-E_inc bin ({bin}) holds only {n} showers: too few to read its correlations.",
+}
+_NEIGHBOURS = {
+    "together": "The layer of maximum energy ({k}) and the next one move together (r = {r_nb}).",
+    "apart": "The layer of maximum energy ({k}) and the next one do not move together beyond the noise "
+             "(r = {r_nb}).",
 }
 
 
@@ -175,8 +186,9 @@ def fixed_energy_correlations(pcc: np.ndarray, n: int, bin_label: str, *, mean_p
     r_nb = float(c[k, min(k + 1, c.shape[0] - 1)])
     noise = 3.0 / np.sqrt(n)
     verdict = "anti" if r_min < -noise else "none"
+    nb = choose("neighbours", "together" if r_nb > noise else "apart", _NEIGHBOURS, k=k, r_nb=fmt(r_nb, digits=2))
     t = choose("fixed_energy_correlations", verdict, _FIXED, bin=bin_label, n=int(n), i=i, j=j,
-               r_min=fmt(r_min, digits=2), noise=fmt(noise, digits=2), r_nb=fmt(r_nb, digits=2))
+               r_min=fmt(r_min, digits=2), noise=fmt(noise, digits=2), neighbours=nb.text)
     return _raw(t, n=int(n), r_min=r_min, layers=[i, j], noise=noise, r_neighbours=r_nb, layer_of_max=k)
 
 
