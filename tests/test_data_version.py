@@ -36,13 +36,13 @@ def test_if_missing_rebuilds_an_outdated_synthetic_file(tmp_path, capsys):
     assert main(_make_args(out)) == 0
     assert "nothing to do" in capsys.readouterr().out
     before = load_showers(out).showers.copy()
-    with h5py.File(out, "r+") as f:  # pretend an older model wrote it
+    with h5py.File(out, "r+") as f:  # pretend an earlier model wrote it
         f.attrs["calolib_synthetic_version"] = "1-0123456789"
         f["showers"][0, :] = 0.0
-    assert "older synthetic model" in outdated_synthetic(out)
+    assert "another synthetic model" in outdated_synthetic(out)
     assert main(_make_args(out)) == 0
     stdout = capsys.readouterr().out
-    assert "older synthetic model (1-0123456789" in stdout and "rebuilding" in stdout
+    assert "another synthetic model (1-0123456789" in stdout and "rebuilding" in stdout
     with h5py.File(out, "r") as f:
         assert f.attrs["calolib_synthetic_version"] == model_version()
     np.testing.assert_array_equal(load_showers(out).showers, before)  # the same seed: the same showers again

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--out", required=True, help="output .h5 path")
     m.add_argument("--if-missing", action="store_true",
                    help="do nothing if --out already exists and is a valid file of this geometry "
-                        "(a file of an older synthetic model is rebuilt)")
+                        "(a file of another synthetic model version is rebuilt)")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_make)
 
@@ -120,6 +120,7 @@ def _cmd_make(args) -> int:
                 print(f"{out} exists ({n} showers, {gname}); nothing to do")
                 return 0
             print(f"{out} {stale}; rebuilding it")
+            args.force = True  # replacing an outdated synthetic file is what --if-missing asks for
     make(out, args.n, geometry=args.geometry, seed=args.seed, e_min=args.e_min, e_max=args.e_max,
          chunk=args.chunk, progress=not args.no_progress)
     _print_summary(out)
@@ -145,7 +146,7 @@ def outdated_synthetic(path) -> str | None:
     gen, ver = (v.decode() if isinstance(v, bytes) else v for v in (gen, ver))
     if gen != "calolib.synthetic" or ver == model_version():
         return None
-    return f"was made by an older synthetic model ({ver or 'version 1, unversioned'}; now {model_version()})"
+    return f"was made by another synthetic model ({ver or 'unversioned, version 1'}; this calolib's is {model_version()})"
 
 
 def _print_summary(path) -> None:
