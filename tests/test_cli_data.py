@@ -35,6 +35,7 @@ def fake_simulate(monkeypatch):
 
     fake = types.ModuleType("calolib.synthetic")
     fake.simulate, fake.calls, fake.fail_at = simulate, calls, None
+    fake.model_version = lambda: "test-0"
     monkeypatch.setitem(sys.modules, "calolib.synthetic", fake)
     return fake
 

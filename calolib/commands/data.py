@@ -7,6 +7,8 @@
 
 ``data check`` validates a file chunk by chunk and prints its summary, or one error line
 (exit code 2); values that are valid but implausible (a file in GeV) print ``calolib: warning:`` lines.
+``data validate`` (:mod:`calolib.commands.data_validate`) compares a ds2 file's layer-energy
+correlations with Geant4's.
 
 An existing ``--out`` is never replaced without ``--force``.
 """
@@ -20,7 +22,7 @@ import numpy as np
 
 from calolib.errors import ShowerFileError
 
-__all__ = ["register", "make", "chunk_seeds", "count"]
+__all__ = ["register", "make", "chunk_seeds", "count", "outdated_synthetic"]
 
 
 def count(text: str) -> int:
@@ -53,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--out", required=True, help="output .h5 path (an existing file needs --force)")
     m.add_argument("--force", action="store_true", help="replace an existing --out")
     m.add_argument("--if-missing", action="store_true",
-                   help="do nothing if --out already exists and is a valid file of this geometry")
+                   help="do nothing if --out already exists and is a valid file of this geometry "
+                        "(a file of another synthetic model version is rebuilt)")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     m.set_defaults(func=_cmd_make)
 
@@ -62,6 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--geometry", default=None, help="expected geometry (default: inferred from the voxel count)")
     c.add_argument("--json", action="store_true", help="print the summary as JSON")
     c.set_defaults(func=_cmd_check)
+
+    from calolib.commands import data_validate  # `calolib data validate`: layer correlations vs Geant4
+
+    data_validate.register(dsub)
 
 
 def chunk_seeds(seed: int, n_chunks: int) -> list[int]:
@@ -93,7 +100,7 @@ def make(out: str | Path, n: int = 50_000, *, geometry: str = "ds2", seed: int =
     from calolib.checks import check_seed
     from calolib.geometry import get_geometry
     from calolib.io import ShowerWriter
-    from calolib.synthetic import simulate
+    from calolib.synthetic import model_version, simulate
 
     if n < 1 or chunk < 1:
         raise ShowerFileError(f"--n and --chunk must be >= 1 (got n={n}, chunk={chunk})")
@@ -104,7 +111,8 @@ def make(out: str | Path, n: int = 50_000, *, geometry: str = "ds2", seed: int =
     sizes = [min(chunk, n - lo) for lo in range(0, n, chunk)]
     seeds = chunk_seeds(seed, len(sizes))
     attrs = {"generator": "calolib.synthetic", "calolib_version": __version__, "seed": int(seed),
-             "e_min_mev": float(e_min), "e_max_mev": float(e_max), "geometry": g.name}
+             "e_min_mev": float(e_min), "e_max_mev": float(e_max), "geometry": g.name,
+             "calolib_synthetic_version": model_version()}
     out = Path(out)
     with ShowerWriter(out, g, attrs=attrs, overwrite=overwrite) as w, tqdm(total=n, unit="shower", disable=not progress,
                                                       desc=f"simulating {out.name}") as bar:
@@ -138,13 +146,39 @@ def _cmd_make(args) -> int:
             if gname != want:
                 raise ShowerFileError(f"{out} exists with geometry {gname}, not {want}; "
                                       "remove it or choose another --out")
-            print(f"{out} exists ({n} showers, {gname}); nothing to do")
-            return 0
+            stale = outdated_synthetic(out)
+            if stale is None:
+                print(f"{out} exists ({n} showers, {gname}); nothing to do")
+                return 0
+            print(f"{out} {stale}; rebuilding it")
+            args.force = True  # replacing an outdated synthetic file is what --if-missing asks for
     check_output_file(out, force=args.force, what="shower file")  # before simulating anything
     make(out, args.n, geometry=args.geometry, seed=args.seed, e_min=args.e_min, e_max=args.e_max,
          chunk=args.chunk, progress=not args.no_progress, overwrite=args.force)
     _print_summary(out)
     return 0
+
+
+def outdated_synthetic(path) -> str | None:
+    """Why a file that ``data make`` wrote is outdated (another synthetic model version), or ``None`` when it is
+    current or not a calolib synthetic file (those are never rebuilt).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = make(pathlib.Path(tempfile.mkdtemp()) / "m.h5", 2, geometry="ds1-photons", progress=False)
+        >>> outdated_synthetic(p) is None
+        True
+    """
+    import h5py
+
+    from calolib.synthetic import model_version
+
+    with h5py.File(path, "r") as f:
+        gen, ver = f.attrs.get("generator"), f.attrs.get("calolib_synthetic_version")
+    gen, ver = (v.decode() if isinstance(v, bytes) else v for v in (gen, ver))
+    if gen != "calolib.synthetic" or ver == model_version():
+        return None
+    return f"was made by another synthetic model ({ver or 'unversioned, version 1'}; this calolib's is {model_version()})"
 
 
 def _print_summary(path) -> None:
