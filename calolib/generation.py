@@ -109,7 +109,8 @@ def _make_sampler(sampler, n_gibbs_steps: int, sampler_kwargs: dict | None):
 @torch.no_grad()
 def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 100, batch_size: int = 1024,
              seed: int = 0, device: str | torch.device = "auto", sample_hits: bool = True,
-             sampler_kwargs: dict | None = None, progress: bool = False) -> Showers:
+             sampler_kwargs: dict | None = None, progress: bool = False,
+             voxel_noise: float | None = None) -> Showers:
     """Generate one shower per incident energy.
 
     Args:
@@ -123,6 +124,8 @@ def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 1
         seed: seeds the sampler (per batch) and the hit draws.
         device: ``auto``, ``cpu`` or ``cuda``.
         sample_hits: draw each voxel's hit from the hits head's probability (else threshold at 0.5).
+        voxel_noise: scale of the per-voxel Gaussian likelihood noise (see :meth:`QVAE.decode_showers`);
+            ``None`` takes the model's ``config.voxel_noise``.
         sampler_kwargs: extra constructor arguments of the sampler.
 
     Returns:
@@ -156,13 +159,14 @@ def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 1
         raise ConfigError(f"the {model.config.prior} prior is sampled exactly; --sampler {sampler} applies to the "
                           "RBM prior only")
     gen = torch.Generator(device=dev).manual_seed(int(seed))
+    voxel_noise = float(getattr(model.config, "voxel_noise", 0.0) if voxel_noise is None else voxel_noise)
     out = np.empty((e_all.size, model.n_voxels), dtype=np.float32)
     starts = range(0, e_all.size, batch_size)
     for k, lo in enumerate(tqdm(starts, desc="generate", disable=not progress)):
         e = torch.as_tensor(e_all[lo:lo + batch_size], dtype=torch.float32, device=dev)
         z = model.sample_latents(e, sampler=smp, seed=int(seed) * 1_000_003 + k)
         v = model.decode_showers(z, e, transform=transform, sample_hits=sample_hits, generator=gen,
-                                 flow_seed=int(seed) * 1_000_003 + k + 17)
+                                 flow_seed=int(seed) * 1_000_003 + k + 17, voxel_noise=voxel_noise)
         out[lo:lo + e.shape[0]] = v.float().cpu().numpy()
     return Showers(e_all, out, model.config.geometry)
 

@@ -20,7 +20,7 @@ def _layers(n, rng):
 
 def test_features_invert_exactly_up_to_the_dequantisation():
     e, L = _layers(500, np.random.default_rng(0))
-    f = LayerEnergyFlow(4, threshold_mev=0.05, transforms=1, hidden=(8,)).fit_stats(e, L, seed=0)
+    f = LayerEnergyFlow(4, threshold_mev=0.05, transforms=1, hidden=(8,), dequant=1.0).fit_stats(e, L, seed=0)
     u = f.features(e, L, generator=torch.Generator().manual_seed(1))
     back = f.energies(e, u)
     nz = L > 0

@@ -116,7 +116,10 @@ class ModelConfig:
     energy_model: str = "none"                  # none | flow: layer energies from a conditional flow, VAE for shapes
     flow_transforms: int = 5                    # flow: autoregressive transforms of the layer-energy MAF
     flow_hidden: tuple[int, ...] = (128, 128)   # flow: hidden widths of each MADE
+    flow_coupling: bool = True                  # flow: two-pass coupling transforms (fast sampling) or fully autoregressive
+    flow_dequant: float = 1e-3                  # flow: dequantisation noise width as a fraction of the threshold
     threshold_mev: float = -1.0                 # readout threshold (MeV) of inputs and generated showers; <0: geometry's
+    voxel_noise: float = 0.0                    # generation: voxel values drawn from N(x_hat, (noise * sigma_i)^2); 0 = mean
     seed: int = 0                               # weight initialisation seed
 
     def __post_init__(self):
@@ -271,6 +274,10 @@ def _validate(cfg: ModelConfig) -> None:
         raise ConfigError(f"ModelConfig.esum_weight must be >= 0, got {cfg.esum_weight}")
     if not cfg.esum_floor > 0:
         raise ConfigError(f"ModelConfig.esum_floor must be > 0, got {cfg.esum_floor}")
+    if not 0.0 < cfg.flow_dequant <= 1.0:
+        raise ConfigError(f"ModelConfig.flow_dequant must be in (0, 1], got {cfg.flow_dequant}")
+    if not 0.0 <= cfg.voxel_noise <= 10.0:
+        raise ConfigError(f"ModelConfig.voxel_noise must be in [0, 10], got {cfg.voxel_noise}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f"ModelConfig.dropout must be in [0, 1), got {cfg.dropout}")
     if not (0 < cfg.einc_min < cfg.einc_max):

@@ -170,8 +170,8 @@ def active_units(values: torch.Tensor, *, binary: bool, low: float = 0.01, high:
     if binary:
         m = v.mean(dim=0)
         act = (m > low) & (m < high)
-        p = m.clamp(1e-12, 1 - 1e-12)
-        ent = -(p * p.log() + (1 - p) * (1 - p).log())
+        p = m.double().clamp(1e-12, 1 - 1e-12)
+        ent = (-(p * p.log() + (1 - p) * (1 - p).log())).float()
     else:
         var = v.var(dim=0, unbiased=False) if v.shape[0] > 1 else torch.zeros(v.shape[1])
         act = var > min_variance

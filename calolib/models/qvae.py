@@ -102,6 +102,12 @@ class ForwardOutput:
     dec: DecoderOutput
 
 
+def _default_voxel_sigma(state_dict, prefix, *args, **kwargs):
+    key = prefix + "voxel_sigma"
+    if key not in state_dict and prefix + "empty_value" in state_dict:
+        state_dict[key] = torch.zeros_like(state_dict[prefix + "empty_value"])
+
+
 class QVAE(nn.Module):
     """QVAE with an RBM prior (see the module docstring).  ``config`` may be a :class:`ModelConfig` or a dict.
 
@@ -136,8 +142,13 @@ class QVAE(nn.Module):
             self.energy_flow = LayerEnergyFlow(geo.n_layers, threshold_mev=config.readout_threshold_mev,
                                                einc_min=config.einc_min, einc_max=config.einc_max,
                                                transforms=config.flow_transforms, hidden=config.flow_hidden,
+                                               coupling=config.flow_coupling, dequant=config.flow_dequant,
                                                seed=config.seed + 1)
         self.register_buffer("empty_value", torch.zeros(geo.n_voxels))
+        # per-voxel residual std of the energy head on hit voxels (preprocessed units), measured on the
+        # validation split after every epoch: the Gaussian likelihood's sigma, used for voxel noise at generation
+        self.register_buffer("voxel_sigma", torch.zeros(geo.n_voxels))
+        self._register_load_state_dict_pre_hook(_default_voxel_sigma)  # older checkpoints have none
         # layer-feature statistics of the factorised model (derived from the transform, so not saved)
         self.register_buffer("layer_mean", torch.zeros(geo.n_layers), persistent=False)
         self.register_buffer("layer_std", torch.ones(geo.n_layers), persistent=False)
@@ -447,16 +458,25 @@ class QVAE(nn.Module):
             free = self.gaussian_prior.sample(b, device=self.device, generator=gen)
         return torch.cat([code.to(torch.float32), free.to(self.device)], dim=1)
 
+    def _noisy(self, dec: DecoderOutput, scale: float, generator) -> DecoderOutput:
+        if not scale:
+            return dec
+        eps = torch.randn(dec.x.shape, generator=generator, device=dec.x.device, dtype=dec.x.dtype)
+        return DecoderOutput(dec.x + float(scale) * self.voxel_sigma.to(dec.x.dtype) * eps, dec.hit_logits)
+
     @torch.no_grad()
     def decode_showers(self, z: torch.Tensor, e_inc, *, layer_e=None, transform=None, sample_hits: bool = True,
-                       generator: torch.Generator | None = None, flow_seed: int | None = None) -> torch.Tensor:
+                       generator: torch.Generator | None = None, flow_seed: int | None = None,
+                       voxel_noise: float = 0.0) -> torch.Tensor:
         """Latents ``z (B, N)`` -> showers ``(B, V)`` in MeV (float32, on the model's device), readout threshold
         applied (no sub-threshold "hits" are written).
 
         Factorised model: the layer energies are ``layer_e`` (MeV) when given (e.g. the true ones, for a
         reconstruction), else drawn from the energy flow (``flow_seed``); the decoded shapes are spread over the
         hit voxels with exactly those layer energies (:meth:`calolib.shapes.LayerShapeTransform.inverse`).
-        Otherwise the voxel transform is inverted with E_inc.
+        Otherwise the voxel transform is inverted with E_inc.  ``voxel_noise > 0`` draws every voxel's
+        value from the decoder's Gaussian likelihood, ``x_hat + voxel_noise * sigma * N(0, 1)``, with the
+        per-voxel residual ``sigma`` measured on the validation split (``model.voxel_sigma``); 0 decodes the mean.
         """
         transform = self.transform if transform is None else transform
         if transform is None:
@@ -468,7 +488,7 @@ class QVAE(nn.Module):
             if layer_e is None:
                 layer_e = self.energy_flow.sample(e, seed=flow_seed)
             layer_e = torch.as_tensor(layer_e, device=self.device).to(torch.float32)
-            dec = self.decode(z, e, layer_e=layer_e)
+            dec = self._noisy(self.decode(z, e, layer_e=layer_e), voxel_noise, generator)
             if dec.hit_logits is None:
                 hits = None
             elif sample_hits:
@@ -477,7 +497,8 @@ class QVAE(nn.Module):
             else:
                 hits = dec.hit_logits >= 0
             return transform.inverse(layer_e, dec.x.float(), hits=hits).to(torch.float32)
-        x = self.reconstruct(self.decode(z, e), sample_hits=sample_hits, generator=generator)
+        x = self.reconstruct(self._noisy(self.decode(z, e), voxel_noise, generator), sample_hits=sample_hits,
+                             generator=generator)
         v = transform.inverse(e.to(torch.float64), x.float()).to(torch.float32)
         thr = self.config.readout_threshold_mev
         return torch.where(v >= thr, v, torch.zeros_like(v)) if thr > 0 else v

@@ -210,6 +210,8 @@ def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase |
     (0.01, 0.99); Gaussian: ``Var_x[mu] > 0.01``), ``informative_units`` (binary: ``Var_x[q] > 0.01``, i.e. the
     posterior probability really changes from event to event), and ``unit_entropy`` (mean per-unit entropy of
     the marginal, nats).  The global RNG is forked, so validation never changes the training's random stream.
+    It also sets ``model.voxel_sigma``, the per-voxel residual std of the energy head on the split's hit
+    voxels (the Gaussian likelihood's sigma that generation can sample from, ``voxel_noise``).
     """
     from calolib.models.priors import active_units
 
@@ -220,6 +222,8 @@ def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase |
     sums = {k: 0.0 for k in (*names, "ahep", "loss")}
     neg_z = negatives.z if negatives is not None else None
     stats = []
+    ss = torch.zeros(model.n_voxels, device=device, dtype=torch.float64)  # sum of squared residuals on hits
+    cnt = torch.zeros(model.n_voxels, device=device, dtype=torch.float64)
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed + 99_991)
         n = x.shape[0]
@@ -234,10 +238,14 @@ def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase |
                 sums[k] += float(terms[k]) * b
             sums["ahep"] += float(ahep(terms)) * b
             sums["loss"] += float(total_loss(terms, 1.0, model.config.esum_weight)) * b
+            hit = model.hit_targets(xb) if out.dec.hit_logits is not None else torch.ones_like(xb, dtype=torch.bool)
+            ss += (((out.dec.x.float() - xb.float()) ** 2) * hit).sum(0).double()
+            cnt += hit.sum(0).double()
             enc = out.enc
             stats.append((torch.sigmoid(enc.free_logits.float()) if model.config.binary_latents else enc.mu).cpu())
     if was_training:
         model.train()
+    model.voxel_sigma.copy_(torch.sqrt(ss / cnt.clamp(min=1.0)).to(model.voxel_sigma.dtype))
     res = {k: v / n for k, v in sums.items()}
     q = torch.cat(stats)
     au = active_units(q, binary=model.config.binary_latents)
