@@ -4,15 +4,15 @@ The torch path (:class:`~calolib.samplers.gibbs.BlockGibbsKernel`) makes one pas
 state per partition for the fields, one for the sigmoid, one for the random numbers and one for the
 comparison; here one compiled loop does all of it per unit while the states of 64 chains stay in cache:
 
-* chains in tiles of up to 64 lanes, uint8 states (n_tiles, N, T), tiles in parallel (numba ``prange``);
+* chains in tiles of up to 64 lanes, uint8 states (n_tiles, N, T), disjoint tile ranges on parallel
+  threads (the compiled loops release the GIL);
 * sparse neighbour lists (CSR) of the topology (Zephyr 4 x 302: ~18 neighbours per unit), so the field
   of a unit in all lanes is ~18 fused multiply-adds of a 64-wide vector;
 * one xoshiro128+ generator per chain seeded from ``(seed, chain)``: results do not depend on the
   number of threads, the tile width or how many other chains run;
 * ``u < sigmoid(f)`` tested as ``u e^-f < 1 - u`` with a polynomial e^x (no division, no libm call).
 
-Threads follow ``torch.get_num_threads()`` (capped by numba's own limit), so ``torch.set_num_threads``
-controls both paths.  The kernels compile on first use (``cache=True``: later processes load them
+Threads follow ``torch.get_num_threads()``, so ``torch.set_num_threads`` controls both engines.  The kernels compile on first use (``cache=True``: later processes load them
 from ``__pycache__``); numba is imported only when this module's kernels are first needed, and CUDA
 never comes here.  Details of the kernels: :mod:`calolib.samplers._numba_kernels`.
 
@@ -26,7 +26,11 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +48,12 @@ def __dir__():
 
 
 def numba_available() -> bool:
-    """Whether numba is installed (checked without importing it)."""
+    """Whether numba is installed (checked once, without importing it)."""
+    return _has_numba()
+
+
+@functools.cache
+def _has_numba() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
@@ -57,24 +66,40 @@ def _kernels():
     return _numba_kernels
 
 
-def _set_threads() -> int:
-    """Set numba's thread count to torch's (capped by numba's maximum); returns it."""
-    import numba
+_POOL: dict = {}
+_LOCK = threading.Lock()
 
-    n = max(1, min(int(torch.get_num_threads()), int(numba.config.NUMBA_NUM_THREADS)))
-    numba.set_num_threads(n)
-    return n
+
+def n_threads() -> int:
+    """Threads the compiled engine uses: ``torch.get_num_threads()``."""
+    return max(1, int(torch.get_num_threads()))
+
+
+def _parallel(fn, n_tiles: int) -> None:
+    """Call ``fn(first, last)`` on disjoint tile ranges, one per thread (the kernels release the GIL)."""
+    k = min(n_threads(), n_tiles)
+    if k <= 1:
+        fn(0, n_tiles)
+        return
+    with _LOCK:  # grow the pool (old pools finish their jobs and are dropped)
+        if _POOL.get("size", 0) < k:
+            old = _POOL.get("pool")
+            _POOL["pool"], _POOL["size"] = ThreadPoolExecutor(max_workers=k, thread_name_prefix="calolib-gibbs"), k
+            if old is not None:
+                old.shutdown(wait=False)
+        pool = _POOL["pool"]
+    bounds = [n_tiles * i // k for i in range(k + 1)]
+    jobs = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    fn(bounds[0], bounds[1])  # this thread takes the first range
+    for job in jobs:
+        job.result()
 
 
 def threading_info() -> dict:
-    """numba version, threading layer (after a first parallel call) and thread count, for benchmarks."""
+    """numba version, thread count and tile width, for benchmarks."""
     import numba
 
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel region has run yet
-        layer = None
-    return {"numba": numba.__version__, "threading_layer": layer, "numba_threads": numba.get_num_threads(), "tile": TILE}
+    return {"numba": numba.__version__, "engine_threads": n_threads(), "threading": "python threads, GIL released", "tile": TILE}
 
 
 def _width(n_chains: int) -> int:
@@ -106,7 +131,6 @@ class TiledChains:
         z = np.zeros((n_tiles, int(n_units), width), np.uint8)
         chains = cls(z, rng, int(n_chains))
         if init is None:
-            _set_threads()
             k.random_bits(z, rng, 0, int(n_units))
         else:
             chains.set_states(init)
@@ -156,6 +180,48 @@ class TiledChains:
         return int(np.bitwise_xor.reduce(self.rng.astype(np.uint64).ravel() * np.uint64(0x9E3779B97F4A7C15)) % (2**62))
 
 
+_STRUCTURE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _structure(rbm) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """CSR ``indptr``, ``indices`` (int32) of the RBM's allowed couplings (all units, partition order)
+    and, per CSR entry, its index into the concatenated flat weight blocks ``W_pq`` (p < q).
+
+    Cached per RBM until its masks change (``load_state_dict`` renews ``rbm.sparse_pattern``), so
+    rebuilding the kernel after an optimiser step costs one gather.
+    """
+    patterns = [rbm.sparse_pattern(p) for p in range(4)]
+    hit = _STRUCTURE.get(rbm)
+    if hit is not None and all(a is b for a, b in zip(hit[0], patterns)):
+        return hit[1]
+    base, start = {}, 0
+    for p, q in rbm.pairs:
+        base[(p, q)] = start
+        start += rbm.sizes[p] * rbm.sizes[q]
+    offsets = torch.tensor(rbm.offsets)
+    counts, cols, gathers = [], [], []
+    for p, (r, c) in enumerate(patterns):  # row-major within partition p; c are flat unit indices
+        r, c = r.cpu(), c.cpu()
+        q = torch.bucketize(c, offsets, right=True) - 1
+        cq = c - offsets[q]
+        g = torch.empty_like(c)
+        for other in range(4):
+            sel = q == other
+            if other == p or not bool(sel.any()):
+                continue
+            if p < other:  # W_p,other[r, cq]
+                g[sel] = base[(p, other)] + r[sel] * rbm.sizes[other] + cq[sel]
+            else:  # W_other,p[cq, r]
+                g[sel] = base[(other, p)] + cq[sel] * rbm.sizes[p] + r[sel]
+        counts.append(torch.bincount(r, minlength=rbm.sizes[p]))
+        cols.append(c)
+        gathers.append(g)
+    indptr = np.concatenate([[0], np.cumsum(torch.cat(counts).numpy())]).astype(np.int32)
+    out = (indptr, torch.cat(cols).numpy().astype(np.int32), torch.cat(gathers))
+    _STRUCTURE[rbm] = (patterns, out)
+    return out
+
+
 class CompiledGibbsKernel:
     """CSR operators of one snapshot of an RBM at inverse temperature ``beta``, and the sweep loop.
 
@@ -172,19 +238,11 @@ class CompiledGibbsKernel:
         self.sizes = rbm.sizes
         self.offsets = rbm.offsets
         self.n_units = rbm.n_units
+        self.indptr, self.indices, gather = _structure(rbm)
         with torch.no_grad():
-            w = rbm.weight_matrix().detach().float()
-            a = rbm.bias_vector().detach().float()
-        counts, cols, vals = [], [], []
-        for p, (off, size) in enumerate(zip(rbm.offsets, rbm.sizes)):
-            r, c = rbm.sparse_pattern(p)  # row-major within partition p
-            counts.append(torch.bincount(r, minlength=size))
-            cols.append(c)
-            vals.append(w[off : off + size][r, c])
-        self.indptr = np.concatenate([[0], np.cumsum(torch.cat(counts).numpy())]).astype(np.int32)
-        self.indices = torch.cat(cols).numpy().astype(np.int32)
-        self.weights = (torch.cat(vals).numpy() * np.float32(beta)).astype(np.float32)
-        self.bias = (a.numpy() * np.float32(beta)).astype(np.float32)
+            flat = torch.cat([rbm.weights[f"{p}{q}"].detach().reshape(-1) for p, q in rbm.pairs]).float()
+            self.weights = (flat[gather] * float(beta)).numpy().astype(np.float32)
+            self.bias = (rbm.bias_vector().detach().float() * float(beta)).numpy().astype(np.float32)
 
     def units(self, clamp0: bool) -> np.ndarray:
         """Units updated per sweep, in order (partition 0 left out when clamped)."""
@@ -204,9 +262,9 @@ class CompiledGibbsKernel:
         n_rec = int(n_sweeps) // int(every) if every > 0 else 0
         mag = np.zeros((n_tiles, width, n_rec), np.float32)
         if n_sweeps > 0:
-            _set_threads()
-            k.gibbs_sweeps(chains.z, chains.rng, self.indptr, self.indices, self.weights, self.bias,
-                           self.units(clamp0), int(n_sweeps), int(every), mag)
+            units = self.units(clamp0)
+            _parallel(lambda first, last: k.gibbs_sweeps(chains.z, chains.rng, self.indptr, self.indices, self.weights, self.bias,
+                                                         units, int(n_sweeps), int(every), mag, first, last), n_tiles)
         if every <= 0:
             return None
         return torch.from_numpy(mag.reshape(n_tiles * width, n_rec)[: chains.n_chains].copy())
