@@ -103,7 +103,7 @@ print(f"{len(ran)} settings ran on {study.n_showers} showers; energy floor {stud
 # %% tags=["key-figure"]
 panels = [("sep_e_ratio", None, "separation power E_dep/E_inc", False), ("sep_sparsity", None, "separation power sparsity", False),
           ("fpd", "fpd_err", "FPD (high-level features)", False), ("auc_high", "auc_high_err", "classifier AUC (high-level)", False),
-          ("energy_distance", None, "RBM-energy separation power", True), ("probe_beta_eff", "probe_beta_eff_err", "β_eff (probe)", True)]
+          ("energy_distance", None, "RBM-energy separation power", True), ("probe_beta_eff", "probe_beta_eff_err", "β_eff (probe)", False)]
 families = list(dict.fromkeys(r["family"] for r in ran))
 colour = {f: COLORS[(1, 5, 3, 6, 4)[i % 5]] for i, f in enumerate(families)}
 fig, axes = plt.subplots(2, 3, figsize=(16, 9.5))

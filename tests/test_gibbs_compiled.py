@@ -146,3 +146,28 @@ def test_engine_selection(monkeypatch):
     with pytest.raises(SamplerError, match="pip install numba"):
         resolve_backend(rbm, "numba")
     assert gibbs_sample(rbm, 3, 2).shape == (3, 8)
+
+
+def test_torch_and_cuda_paths_never_import_numba():
+    """The GPU box has torch but no numba: importing the samplers, the torch engine and a CUDA RBM's engine
+    choice must not import it."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, torch
+from calolib.rbm import RBM
+from calolib.samplers import PersistentChains, get_sampler, gibbs_sample
+from calolib.samplers.gibbs import resolve_backend
+rbm = RBM((2, 2, 2, 2))
+gibbs_sample(rbm, 3, 2, backend="torch")
+PersistentChains(rbm, 3, backend="torch").run(1)
+class OnCuda:
+    device = torch.device("cuda")
+assert resolve_backend(OnCuda()) == "torch" and resolve_backend(OnCuda(), "dense") == "dense"
+assert "numba" not in sys.modules, "numba was imported"
+gibbs_sample(rbm, 3, 2)
+assert "numba" in sys.modules  # the CPU default does use it
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]

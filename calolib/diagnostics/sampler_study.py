@@ -19,7 +19,8 @@ several sweep counts, path-integral annealing, the mock QPU), :func:`run_sampler
 
 The integrated autocorrelation time τ_int of the magnetisation of Gibbs chains of the probe's
 conditioning, started at equilibrium (its reference states), puts the Gibbs sweep counts in units of
-τ_int.  Every sampler is called once on a few showers before it is timed (imports, caches, JIT).
+τ_int.  Every sampler is called once on a few showers before it is timed (imports, caches, JIT), and a
+setting whose sampling takes under half a second is timed ``time_repeats`` times (the fastest is kept).
 
 Example:
     >>> [s.label for s in sampler_settings(gibbs=(1, 10), sa=(100,), pimc=(), mock_qpu=())]
@@ -88,6 +89,7 @@ class StudyConfig:
     fpd_bootstrap: int = 5  # bootstrap resamples of the FPD error
     classifier_epochs: int = 10  # maximum epochs of the high-level classifier
     batch_size: int = 1024  # showers per sampler call
+    time_repeats: int = 3  # a setting whose sampling takes < 0.5 s is timed this many times (best kept)
     sample_hits: bool = True  # draw the decoder's voxel hits (as calolib.generation.generate does)
     seed: int = 0
 
@@ -295,6 +297,12 @@ def run_sampler_study(model, transform, reference, settings=None, config: StudyC
             sampler.sample(rbm, min(4, n), conditioning=None if cond is None else cond[:4], seed=cfg.seed)  # warm-up
             t = [time.perf_counter()]
             z, seconds, core = sample_latents(model, e_inc, sampler, batch_size=cfg.batch_size, seed=cfg.seed)
+            for _ in range(cfg.time_repeats - 1):  # quick settings: best of a few timings (same seed, same z)
+                if seconds > 0.5:
+                    break
+                _, again, again_core = sample_latents(model, e_inc, sampler, batch_size=cfg.batch_size, seed=cfg.seed)
+                if again < seconds:
+                    seconds, core = again, again_core
             with torch.no_grad():
                 energy = rbm.energy(z.to(rbm.device)).double().cpu().numpy()
             t.append(time.perf_counter())
