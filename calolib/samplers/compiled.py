@@ -12,9 +12,10 @@ comparison; here one compiled loop does all of it per unit while the states of 6
   number of threads, the tile width or how many other chains run;
 * ``u < sigmoid(f)`` tested as ``u e^-f < 1 - u`` with a polynomial e^x (no division, no libm call).
 
-Threads follow ``torch.get_num_threads()``, so ``torch.set_num_threads`` controls both engines.  The kernels compile on first use (``cache=True``: later processes load them
-from ``__pycache__``); numba is imported only when this module's kernels are first needed, and CUDA
-never comes here.  Details of the kernels: :mod:`calolib.samplers._numba_kernels`.
+Threads follow ``torch.get_num_threads()``, so ``torch.set_num_threads`` controls both engines.  The
+kernels compile on first use (``cache=True``: later processes load them from ``__pycache__``; a cold
+compile takes a few seconds, ``calolib bench sampler`` measures it); numba is imported only when this
+module's kernels are first needed, and CUDA never comes here.  Details of the kernels: :mod:`calolib.samplers._numba_kernels`.
 
 Example:
     >>> from calolib.rbm import RBM
@@ -38,7 +39,7 @@ import torch
 
 from calolib.errors import SamplerError
 
-__all__ = ["numba_available", "CompiledGibbsKernel", "TiledChains", "TILE", "threading_info"]
+__all__ = ["numba_available", "CompiledGibbsKernel", "TiledChains", "TILE", "n_threads", "threading_info"]
 
 TILE = 64  # lanes (chains) per tile: 64 x 1208 uint8 states = 77 kB, resident in L2
 
@@ -138,6 +139,7 @@ class TiledChains:
 
     @property
     def n_units(self) -> int:
+        """Units N per chain."""
         return int(self.z.shape[1])
 
     def _to_tiles(self, x: torch.Tensor, n: int) -> np.ndarray:
