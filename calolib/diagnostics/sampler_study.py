@@ -89,7 +89,7 @@ class StudyConfig:
     fpd_bootstrap: int = 5  # bootstrap resamples of the FPD error
     classifier_epochs: int = 10  # maximum epochs of the high-level classifier
     batch_size: int = 1024  # showers per sampler call
-    time_repeats: int = 3  # a setting whose sampling takes < 0.5 s is timed this many times (best kept)
+    time_repeats: int = 5  # a setting whose sampling takes < 0.5 s is timed this many times (best kept)
     sample_hits: bool = True  # draw the decoder's voxel hits (as calolib.generation.generate does)
     seed: int = 0
 
@@ -294,7 +294,8 @@ def run_sampler_study(model, transform, reference, settings=None, config: StudyC
     for st in bar:
         try:
             sampler = st.build()
-            sampler.sample(rbm, min(4, n), conditioning=None if cond is None else cond[:4], seed=cfg.seed)  # warm-up
+            w = min(n, 256 if st.sampler == "gibbs" else 4)  # warm-up (Gibbs: several tiles, so its thread pool starts)
+            sampler.sample(rbm, w, conditioning=None if cond is None else cond[:w], seed=cfg.seed)
             t = [time.perf_counter()]
             z, seconds, core = sample_latents(model, e_inc, sampler, batch_size=cfg.batch_size, seed=cfg.seed)
             for _ in range(cfg.time_repeats - 1):  # quick settings: best of a few timings (same seed, same z)
