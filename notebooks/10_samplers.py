@@ -130,7 +130,7 @@ for ax, (key, err, ylabel, logy) in zip(axes.ravel(), panels):
         ax.axhline(1.0, color="black", ls="--", lw=1)
     label_axes(ax, "sampler wall time per shower [s]", ylabel, logx=True, logy=logy)
 axes[0, 0].legend(fontsize=9)
-axes[1, 1].legend(fontsize=9, loc="upper left")
+axes[1, 1].legend(fontsize=9, loc="center right")
 fig.tight_layout()
 plt.show()
 
