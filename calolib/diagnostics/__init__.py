@@ -13,8 +13,9 @@ from calolib.diagnostics.autocorrelation import AutocorrelationResult, TauInt, a
     autocorrelation_study, bernoulli_noise_study, integrated_autocorrelation_time, magnetisation, seed_004_cases, \
     tau_int_with_error
 from calolib.diagnostics.clustering import LatentClustering, energy_groups, group_classifier_accuracy, \
-    latent_clustering, model_callables
+    free_unit_energy, latent_clustering, model_callables
 from calolib.diagnostics.einc_sweep import EincSweep, einc_sweep
+from calolib.diagnostics.likelihood import PriorLikelihood, prior_log_likelihood
 from calolib.diagnostics.frobenius import correlation_matrix, frobenius_distance, group_energies, layer_groups
 from calolib.diagnostics.resolution import RelativeErrorCurve, ResolutionFit, ResolutionParams, loglog_slope, \
     relative_error_curve, resolution_fit, resolution_fit_full, resolution_model
@@ -57,6 +58,9 @@ __all__ = [
     "energy_groups",
     "group_classifier_accuracy",
     "model_callables",
+    "free_unit_energy",
+    "PriorLikelihood",
+    "prior_log_likelihood",
     "EincSweep",
     "einc_sweep",
 ]
