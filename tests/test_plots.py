@@ -22,7 +22,7 @@ def test_acf_and_magnetisation():
     lines = dplots.plot_acf({"noise": r, "ar1": r.__class__("ar1", r.magnetisation, np.array([1.0, 0.5, 0.25]),
                                                               2.0, 0.1, 2)}, ax=a1)
     assert len(lines) == 2 and "τ_int" in lines[0].get_label()
-    assert a1.get_xlabel() == "lag τ [sweeps]" and a1.get_ylabel() == "C(τ)"
+    assert a1.get_xlabel() == "lag τ [sweeps]" and a1.get_ylabel() == "C(τ) of m"
     assert len(dplots.plot_magnetisation(r, ax=a2, n_chains=3)) == 3 and "[sweeps]" in a2.get_xlabel()
     with pytest.raises(TypeError):
         dplots.plot_acf(r, ax="not an axes")
@@ -81,7 +81,9 @@ def test_einc_plots():
     assert len(arts) == 4 and arts[1].get_xdata()[0] == pytest.approx(e[0])
     assert a1.get_xlabel() == "decoder E′_inc [MeV]"
     arts = dplots.plot_einc_argmin(sw, ax=a2)
-    assert len(arts) == 4 and a2.get_ylabel() == "argmin E′ [MeV]"
+    # mse, energy, sparsity, the sparsity argmins on the low grid edge (flat criterion: no empty voxels), y = x
+    assert len(arts) == 5 and a2.get_ylabel() == "argmin E′ [MeV]"
+    assert arts[3].get_label() == "sparsity: 5 at the low grid edge" and "0 interior" in arts[2].get_label()
     with pytest.raises(CalolibError):
         dplots.plot_einc_curves(sw, criterion="nope", ax=a1)
 
