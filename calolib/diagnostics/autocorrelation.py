@@ -358,19 +358,19 @@ def seed_004_cases(trained_rbm=None, *, sizes=(302, 302, 302, 302), n_chains: in
                    burn_in: int = 0) -> dict[str, AutocorrelationResult]:
     """The seed-004 ACF cases at 4 partitions of ``sizes``: ensemble ``n_chains``, ``n_steps`` records.
 
-    Cases: ``"random-full"`` (full connectivity, weights and biases ~ N(0, ``weight_std``²) — the seed's
-    N(0, 0.01)), ``"zephyr"`` (Zephyr-masked, same initialisation), ``"zephyr-no-bias"`` (biases 0),
-    ``"trained"`` (when a trained RBM is passed; ``trained_conditioning`` clamps its partition 0),
-    ``"bernoulli"`` (i.i.d. noise, 1000×500 as in the seed).  With ``strong_std`` > 0 a Zephyr RBM with
-    weights and biases ~ N(0, strong_std²) (seed 004's small-RBM initialisation) is added at β = 1
-    (``"zephyr-N(0,1)"``) and, with ``cold_beta`` > 0, at that β (``"zephyr-N(0,1)-β3"``); with
+    Cases (keys; ``info["label"]`` says what each is): ``"random-full"`` (full connectivity, weights and biases
+    ~ N(0, ``weight_std``²) — the seed's N(0, 0.01)), ``"zephyr"`` (Zephyr-masked, same initialisation),
+    ``"zephyr-no-bias"`` (biases 0), ``"trained"`` (when a trained RBM is passed; ``trained_conditioning``
+    clamps its partition 0), ``"bernoulli"`` (i.i.d. noise, 1000×500 as in the seed).  With ``strong_std`` > 0
+    a Zephyr RBM with weights and biases ~ N(0, strong_std²) (seed 004's small-RBM initialisation) is added at
+    β = 1 (``"zephyr-strong"``) and, with ``cold_beta`` > 0, at that β (``"zephyr-strong-cold"``); with
     ``thin_every`` > 0 the cold case is also run thinned, one record every ``thin_every`` sweeps
-    (``thin_records`` records of ``thin_chains`` chains: the seed's Δt = 1000 case).
+    (``thin_records`` records of ``thin_chains`` chains: the seed's Δt = 1000 case, ``"zephyr-strong-cold-thinned"``).
 
     Example:
         >>> cases = seed_004_cases(sizes=(4, 4, 4, 4), n_chains=20, n_steps=30, bernoulli=False, device="cpu")
-        >>> sorted(cases)
-        ['random-full', 'zephyr', 'zephyr-no-bias']
+        >>> sorted(cases), cases["zephyr"].info["label"]
+        (['random-full', 'zephyr', 'zephyr-no-bias'], 'Zephyr, N(0, 0.01²)')
     """
     from calolib.device import resolve_device
     from calolib.rbm import RBM
@@ -378,24 +378,33 @@ def seed_004_cases(trained_rbm=None, *, sizes=(302, 302, 302, 302), n_chains: in
     dev = resolve_device(device)
     out: dict[str, AutocorrelationResult] = {}
     kw = dict(max_lag=max_lag, energy=energy, burn_in=burn_in)
-    models = {"random-full": (RBM(sizes, "full", weight_std, bias_std, seed), 1.0),
-              "zephyr": (RBM(sizes, "zephyr", weight_std, bias_std, seed), 1.0),
-              "zephyr-no-bias": (RBM(sizes, "zephyr", weight_std, 0.0, seed), 1.0)}
+    n = f"N(0, {weight_std:g}²)"
+    models = {"random-full": (RBM(sizes, "full", weight_std, bias_std, seed), 1.0, f"full, {n}"),
+              "zephyr": (RBM(sizes, "zephyr", weight_std, bias_std, seed), 1.0, f"Zephyr, {n}"),
+              "zephyr-no-bias": (RBM(sizes, "zephyr", weight_std, 0.0, seed), 1.0, f"Zephyr, {n}, biases 0")}
     strong = RBM(sizes, "zephyr", strong_std, strong_std, seed) if strong_std > 0 else None
-    tag = f"zephyr-N(0,{strong_std:g})"
+    ns = f"Zephyr, N(0, {strong_std:g}²)"
     if strong is not None:
-        models[tag] = (strong, 1.0)
+        models["zephyr-strong"] = (strong, 1.0, ns)
         if cold_beta > 0:
-            models[f"{tag}-β{cold_beta:g}"] = (strong, float(cold_beta))
-    for name, (rbm, beta) in models.items():
-        out[name] = autocorrelation_study(rbm.to(dev), n_chains, n_steps, beta, seed, every=every, name=name, **kw)
+            models["zephyr-strong-cold"] = (strong, float(cold_beta), f"{ns}, β = {cold_beta:g}")
+    for name, (rbm, beta, label) in models.items():
+        r = autocorrelation_study(rbm.to(dev), n_chains, n_steps, beta, seed, every=every, name=name, **kw)
+        out[name] = _labelled(r, label)
     if strong is not None and cold_beta > 0 and thin_every > 0:
-        name = f"{tag}-β{cold_beta:g}-Δt{int(thin_every)}"
-        out[name] = autocorrelation_study(strong.to(dev), thin_chains, thin_records, float(cold_beta), seed,
-                                          every=int(thin_every), name=name, max_lag=None, energy=energy)
+        r = autocorrelation_study(strong.to(dev), thin_chains, thin_records, float(cold_beta), seed,
+                                  every=int(thin_every), name="zephyr-strong-cold-thinned", energy=energy)
+        out[r.name] = _labelled(r, f"{ns}, β = {cold_beta:g}, Δt = {int(thin_every)}")
     if trained_rbm is not None:
-        out["trained"] = autocorrelation_study(trained_rbm.to(dev), n_chains, n_steps, 1.0, seed, every=every,
-                                               name="trained", conditioning=trained_conditioning, **kw)
+        r = autocorrelation_study(trained_rbm.to(dev), n_chains, n_steps, 1.0, seed, every=every, name="trained",
+                                  conditioning=trained_conditioning, **kw)
+        out["trained"] = _labelled(r, "trained prior" + (", code clamped" if trained_conditioning is not None else ""))
     if bernoulli:
-        out["bernoulli"] = bernoulli_noise_study(1000, 500, sum(sizes), 0.5, seed, max_lag=max_lag)
+        out["bernoulli"] = _labelled(bernoulli_noise_study(1000, 500, sum(sizes), 0.5, seed, max_lag=max_lag),
+                                     "i.i.d. Bernoulli noise")
     return out
+
+
+def _labelled(r: AutocorrelationResult, label: str) -> AutocorrelationResult:
+    r.info["label"] = label
+    return r

@@ -44,7 +44,7 @@ def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: 
         model.train()
     return {"rbm_log_z_ais": est.log_z_ais, "rbm_ll_ais": est.ll_ais, "rbm_ll_ais_err": est.ll_ais_err,
             "rbm_log_z_rais": est.log_z_rais, "rbm_ll_rais": est.ll_rais, "rbm_ll_rais_err": est.ll_rais_err,
-            "rbm_log_z_err": est.log_z_ais_err}
+            "rbm_log_z_ais_err": est.log_z_ais_err, "rbm_log_z_rais_err": est.log_z_rais_err}
 
 
 def generation_check(model, transform, x_val, e_val, n: int, device, *, seed: int = 0) -> dict[str, float]:

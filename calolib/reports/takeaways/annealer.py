@@ -42,8 +42,11 @@ def beta_eff(name: str, beta: float, err: float, *, method: str = "MPL", rel_tol
     return choose(f"beta_eff_{name}", verdict, t, name=name, b=fmt(beta, err), m=method)
 
 
-def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0) -> Takeaway:
+def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0, rel_tol: float = 0.05) -> Takeaway:
     """Did reweighting to β = 1 make the marginals better, worse, or not measurably different?
+
+    The paired change of the RMS error must exceed ``n_sigma`` bootstrap errors and ``rel_tol`` of the
+    unweighted RMS error to count.
 
     Example:
         >>> eff = {"rms_plain": 0.01, "rms_plain_err": 0.001, "rms_weighted": 0.0101, "rms_weighted_err": 0.001,
@@ -52,11 +55,12 @@ def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0) -> Takeaway:
         'no_change'
     """
     d, de = eff["diff"], eff["diff_err"]
+    tol = max(n_sigma * (de if math.isfinite(de) else 0.0), rel_tol * abs(eff["rms_plain"]))
     if not math.isfinite(d):
         verdict = "unknown"
-    elif d < -n_sigma * (de if math.isfinite(de) else 0.0):
+    elif d < -tol:
         verdict = "improved"
-    elif d > n_sigma * (de if math.isfinite(de) else 0.0):
+    elif d > tol:
         verdict = "worse"
     else:
         verdict = "no_change"
@@ -64,8 +68,8 @@ def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0) -> Takeaway:
                      "(ESS {ess} of {n}).",
          "worse": "{name}: reweighting to β = 1 (β_eff = {b}) made the marginals worse: RMS error {a} → {w} (ESS {ess} of "
                   "{n}) — a few low-energy reads carry all the weight.",
-         "no_change": "{name}: reweighting to β = 1 (β_eff = {b}) changed the marginals' RMS error by less than its "
-                      "error ({a} → {w}; ESS {ess} of {n}).",
+         "no_change": "{name}: reweighting to β = 1 (β_eff = {b}) did not change the marginals' RMS error measurably "
+                      "({a} → {w}; ESS {ess} of {n}).",
          "unknown": "{name}: the reweighted marginals are not finite."}
     return choose(f"reweighting_{name}", verdict, t, name=name, b=fmt(eff["beta_eff"], digits=3),
                   a=fmt(eff["rms_plain"], eff["rms_plain_err"]), w=fmt(eff["rms_weighted"], eff["rms_weighted_err"]),

@@ -73,8 +73,8 @@ def thinning(name: str, dense: dict, thinned: dict) -> Takeaway:
     verdict = "independent" if compare(tm, 1.0, err_a=em) != "higher" else "still_correlated"
     if not math.isfinite(tm):
         verdict = "unknown"
-    t = {"independent": "Thinning {name} to one record every {dt} sweeps (seed 004's Δt) leaves independent records: "
-                        "τ_int = {m} records, against {d} sweeps unthinned — Δt ≫ τ_int.",
+    t = {"independent": "Thinning {name} to one record every {dt} sweeps (seed 004 thinned by Δt = 1000) leaves "
+                        "independent records: τ_int = {m} records, against {d} sweeps unthinned — Δt ≫ τ_int.",
          "still_correlated": "Even one record every {dt} sweeps, {name} stays correlated: τ_int = {m} records (unthinned "
                              "{d} sweeps) — the chains need more than {dt} sweeps per independent sample.",
          "unknown": "The thinned τ_int is not finite."}

@@ -48,15 +48,20 @@ def seed_003_degeneracy(t: Takeaway) -> Takeaway:
     return beside_seed("003", SEED_003, t)
 
 
-def energy_sign(corr_free: float, corr_full: float) -> Takeaway:
+def energy_sign(corr_free: float, corr_full: float, n_events: int | None = None, *, n_sigma: float = 2.0) -> Takeaway:
     """Does leaving the clamped code bits out of E(z) change the sign of corr(E, log E_inc)?
 
+    With ``n_events`` a correlation within ``n_sigma``/√(n − 3) of 0 (Fisher) counts as no correlation.
+
     Example:
-        >>> energy_sign(-0.3, 0.6).verdict, energy_sign(0.2, 0.5).verdict
-        ('flips', 'same')
+        >>> energy_sign(-0.3, 0.6).verdict, energy_sign(0.2, 0.5).verdict, energy_sign(-0.04, 0.39, 200).verdict
+        ('flips', 'same', 'free_uncorrelated')
     """
+    zero = n_sigma / max(n_events - 3, 1) ** 0.5 if n_events else 0.0
     if not (math.isfinite(corr_free) and math.isfinite(corr_full)):
         verdict = "unknown"
+    elif abs(corr_free) <= zero:
+        verdict = "free_uncorrelated"
     else:
         verdict = "flips" if corr_free * corr_full < 0 else "same"
     t = {"flips": "corr(E, log E_inc) is {f} for the free units' energy but {a} with the clamped code bits in E(z): the "
@@ -64,8 +69,12 @@ def energy_sign(corr_free: float, corr_full: float) -> Takeaway:
                   "anything about the learned latents.",
          "same": "corr(E, log E_inc) is {f} for the free units' energy and {a} with the clamped code bits in E(z): the "
                  "sign does not depend on them.",
+         "free_uncorrelated": "corr(E, log E_inc) is {f} for the free units' energy — consistent with none ({n} events: "
+                              "|r| ≤ {z}) — but {a} with the clamped code bits in E(z): the E_inc trend of E(z) comes "
+                              "from the code bits, not from the learned latents.",
          "unknown": "corr(E, log E_inc) is undefined (constant energies)."}
-    return choose("energy_sign", verdict, t, f=fmt(corr_free, digits=2), a=fmt(corr_full, digits=2))
+    return choose("energy_sign", verdict, t, f=fmt(corr_free, digits=2), a=fmt(corr_full, digits=2),
+                  n=n_events or "n/a", z=fmt(zero, digits=2))
 
 
 def encoder_determinism(median_distinct: float, n_repeats: int, *, max_fraction: float = 0.1) -> Takeaway:

@@ -52,13 +52,13 @@ def direction(criterion: str, st: dict, *, tol: float = 0.1, max_edge: float = 0
                    "{k} interior minima of {n}).",
          "smaller": "{N} wants a smaller E′ than the true E_inc: median argmin E′ / E_inc = {m} (68 % interval {lo}–{hi}, "
                     "{k} interior minima of {n}).",
-         "faithful": "{N} is minimised near the true E_inc: median argmin E′ / E_inc = {m} (68 % interval {lo}–{hi}, "
-                     "{k} interior minima of {n}).",
+         "faithful": "{N} shows no significant shift from the true E_inc: median argmin E′ / E_inc = {m} (68 % "
+                     "interval {lo}–{hi} reaches within ×/÷ {tol} of 1; {k} interior minima of {n}).",
          "edge": "{N} has no minimum inside the grid for {pc} % of the events (argmin on the edge: {pl} % low, "
                  "{ph} % high), so its preferred E′ lies outside the range swept."}
     return choose(f"direction_{criterion}", verdict, t, N=name[0].upper() + name[1:], m=fmt(med, digits=2),
                   lo=fmt(lo, digits=2), hi=fmt(hi, digits=2), k=st["n_interior"], n=st["n_events"],
-                  pc=fmt(100 * edge, digits=2), pl=fmt(100 * st["frac_low_edge"], digits=2),
+                  tol=fmt(1 + tol), pc=fmt(100 * edge, digits=2), pl=fmt(100 * st["frac_low_edge"], digits=2),
                   ph=fmt(100 * st["frac_high_edge"], digits=2))
 
 
