@@ -76,14 +76,14 @@ print(f"trained {result.epochs_run} epochs in {result.train_time_s:.0f} s; best 
 print(f"checkpoint: {result.best_path}")
 best = best_checkpoint(run)
 takeaways = [best_epoch(best)]
-show(takeaways[:1], title="The checkpoint the other reports use")
+_ = show(takeaways[:1], title="The checkpoint the other reports use")
 
 # %% [markdown]
 # ## Every loss term against epoch
 # Solid lines: training averages over the epoch; dashed: validation (epoch 0 is the untrained model,
 # the yardstick for "it learns"). AE and Hits should fall steadily; Ent, Pos and Neg trade off as
-# the KL weight ramps up and the prior learns the encodings. Terms that stay positive and span more
-# than a decade are drawn on a log axis; the dotted line marks the epoch saved as `best.pt`.
+# the KL weight ramps up and the prior learns the encodings. Terms that stay positive and fall by more
+# than a factor 3 are drawn on a log axis; the dotted line marks the epoch saved as `best.pt`.
 
 # %% tags=["key-figure"]
 terms = [t for t in TERMS if any(f"val_{t}" in r for r in history)]
@@ -147,7 +147,7 @@ if ll_keys:
         takeaways.append(ais_rais_bracket(float(last["rbm_log_z_ais"]), float(last["rbm_log_z_ais_err"]),
                                           float(last["rbm_log_z_rais"]), float(last["rbm_log_z_rais_err"]),
                                           quantity="⟨ln Z⟩ of the final epoch's prior"))
-show(takeaways)
+_ = show(takeaways)
 
 # %%
 ll = last.get("rbm_ll_ais")

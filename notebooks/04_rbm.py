@@ -76,7 +76,7 @@ n0 = int(model.config.n_clamped)
 print(f"prior: sizes {list(rbm.sizes)}, topology {rbm.config.topology}, {rbm.n_parameters} free parameters, "
       f"{n0} clamped code bits")
 takeaways = [best_epoch(best)]
-show(takeaways, title="The checkpoint")
+_ = show(takeaways, title="The checkpoint")
 
 # %% [markdown]
 # ## The partitions on the annealer graphs
@@ -127,7 +127,7 @@ bins = np.histogram_bin_edges(np.concatenate([e_data, e_prior]), 40)
 sep_prior = separation_power(np.histogram(e_data, bins)[0], np.histogram(e_prior, bins)[0])
 marg = z_data.mean(0).cpu().numpy()
 takeaways += [prior_vs_data(e_data, e_prior, sep_power=sep_prior), active_units(marg, n_clamped=n0)]
-show(takeaways[-2:])
+_ = show(takeaways[-2:])
 
 # %% [markdown]
 # ## Singular values of the couplings
@@ -202,7 +202,7 @@ for ax, key, title, ref in ((axes[0], "small", f"small RBM {list(small_sizes)}, 
     ax.legend()
 fig.tight_layout()
 plt.show()
-model_name = "conditional p(z | c)" if conditioned else "joint"
+model_name = "conditional p(z ∣ c)" if conditioned else "joint"
 display(Markdown("\n".join([
     "| RBM | model | exact ln Z | AIS ln Z | RAIS ln Z | LL (AIS) | LL (RAIS) |", "|---|---|---|---|---|---|---|",
     f"| small {list(small_sizes)} | joint | {small_exact:.4f} | {small_ais[0]:.4f} ± {small_ais[1]:.4f} | "
@@ -228,7 +228,7 @@ takeaways += [
     log_likelihood_range(est.ll_ais, est.ll_rais, max(est.ll_ais_err, est.ll_rais_err), n_states=est.n_states,
                          model="the conditional prior p(z | E_inc)" if conditioned else "the prior"),
 ]
-show(takeaways)
+_ = show(takeaways)
 
 # %%
 results = {

@@ -87,7 +87,7 @@ main = studies[main_label]
 energy_label = "free-unit RBM energy E(z_free)" if encode.n_clamped else "RBM energy E(z)"
 takeaways = [best_epoch(bests[main_label]),
              encoder_determinism(main.median_distinct_codes, n_repeats)]
-show(takeaways)
+_ = show(takeaways)
 
 # %% [markdown]
 # ## Energies of the encodings, per E_inc group
@@ -149,7 +149,7 @@ display(Markdown("\n".join(["| model | overlap | shuffled groups | excess | corr
 deg = degeneracy(main.overlap_score, main.null_overlap_mean, main.null_overlap_q95, threshold=degenerate_threshold)
 takeaways += [seed_003_degeneracy(deg), energy_sign(main.corr_log_e, main.corr_log_e_full, len(val)),
               group_classifier(main.classifier_accuracy, main.classifier_accuracy_err, main.chance_accuracy)]
-show(takeaways[2:])
+_ = show(takeaways[2:])
 
 # %%
 results = {

@@ -79,7 +79,7 @@ main = next(iter(sweeps))
 sw = sweeps[main]
 stats = sw.stats(seed=seed)
 takeaways = [best_epoch(bests[main])]
-show(takeaways, title="The checkpoint")
+_ = show(takeaways, title="The checkpoint")
 picks = tuple(int(i) for i in np.argsort(val.energies)[[len(val) // 10, len(val) // 2, 9 * len(val) // 10]])
 print(f"{len(val)} events × {n_grid} E′ values from {e_min:.3g} to {e_max:.3g} MeV; models {list(sources)}")
 
@@ -102,7 +102,7 @@ plt.show()
 # on the grid edge (no minimum inside the grid), not counted.
 
 # %% tags=["key-figure"]
-fig, ax = plt.subplots(figsize=(8, 7))
+fig, ax = plt.subplots(figsize=(12, 7), layout="constrained")
 plot_einc_argmin(sw, ax=ax)
 plt.show()
 
@@ -138,7 +138,7 @@ display(Markdown("\n".join(["| model | criterion | median argmin E′ / E_inc (6
 
 # %%
 takeaways += [direction("mse", stats["mse"]), seed_003_directions(stats), edges(stats)]
-show(takeaways[1:])
+_ = show(takeaways[1:])
 
 # %%
 results = {

@@ -25,7 +25,7 @@
 # Cases of seed 004: i.i.d. Bernoulli noise (the sanity check: C(τ > 0) ≈ 0, τ_int ≈ 1), randomly
 # initialised RBMs with weights and biases ~ N(0, 0.01) (fully connected, Zephyr, Zephyr without biases),
 # and the trained prior of report 02 with one E_inc code clamped. Couplings of N(0, 0.01) barely interact,
-# so those chains decorrelate in one sweep; to show what a correlated chain looks like we add the Zephyr
+# so those chains are expected to decorrelate within a sweep; to show a correlated chain we add the Zephyr
 # RBM of seed 004's small-RBM study (weights and biases ~ N(0, 1)) at β = 1 and at a colder β, and that
 # cold case thinned to one record every Δt sweeps (the seed's Δt = 1000). The sizes are in sweeps, not
 # seconds, so a faster sampler runs the same study in less time.
@@ -84,7 +84,7 @@ dense = {k: r for k, r in cases.items() if r.info.get("every", 1) == 1}
 thinned = {k: r for k, r in cases.items() if r.info.get("every", 1) > 1}
 label = {k: r.info.get("label", k) for k, r in cases.items()}
 if takeaways:
-    show(takeaways, title="The checkpoint")
+    _ = show(takeaways, title="The checkpoint")
 
 # %% [markdown]
 # ## Trajectories
@@ -157,7 +157,7 @@ if "zephyr-strong-cold-thinned" in summ:
 if "zephyr" in summ and "zephyr-no-bias" in summ:
     takeaways.append(bias_effect(summ["zephyr"], summ["zephyr-no-bias"]))
 takeaways.append(slowest({label[k]: v for k, v in summ.items() if k != "bernoulli"}))
-show(takeaways)
+_ = show(takeaways)
 
 # %%
 key = lambda k: k.replace("-", "_")  # noqa: E731

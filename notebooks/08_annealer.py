@@ -194,7 +194,7 @@ for k, e in effects.items():
     takeaways.append(seed_004_reweighting(t) if k in ("mock-qpu", "qpu") else t)
 takeaways.append(breakdown(scan.betas.tolist(), scan.ess_fraction_theory.tolist(), scan.rms_plain.tolist(),
                            scan.rms_weighted.tolist(), scan.rms_weighted_err.tolist(), n_samples=n_reads))
-show(takeaways)
+_ = show(takeaways)
 
 # %%
 qpu = next((k for k in ("qpu", "mock-qpu") if k in effects), None)

@@ -11,8 +11,12 @@ def test_direction_follows_the_interval():
     assert direction("energy", st(1.6, 1.4, 1.8)).verdict == "larger"
     assert direction("energy", st(0.5, 0.4, 0.6)).verdict == "smaller"
     assert direction("energy", st(1.05, 0.95, 1.2)).verdict == "faithful"
+    assert direction("mse", st(1.17, 1.06, 1.24)).verdict == "larger"  # issue-11-like: significant and > 10 %
+    assert direction("mse", st(1.05, 1.02, 1.08)).verdict == "slightly_larger"
+    assert direction("mse", st(0.95, 0.92, 0.98)).verdict == "slightly_smaller"
     t = direction("sparsity", st(7.0, 6.0, 8.0, high=0.7))
-    assert t.verdict == "edge" and "outside the range swept" in t.text
+    assert t.verdict == "edge" and "towards larger E′, beyond the range swept" in t.text
+    assert "towards smaller E′" in direction("sparsity", st(7.0, 6.0, 8.0, low=0.7)).text
 
 
 def test_seed_003_beside_a_model_that_disagrees():

@@ -400,7 +400,8 @@ def seed_004_cases(trained_rbm=None, *, sizes=(302, 302, 302, 302), n_chains: in
                                   conditioning=trained_conditioning, **kw)
         out["trained"] = _labelled(r, "trained prior" + (", code clamped" if trained_conditioning is not None else ""))
     if bernoulli:
-        out["bernoulli"] = _labelled(bernoulli_noise_study(1000, 500, sum(sizes), 0.5, seed, max_lag=max_lag),
+        out["bernoulli"] = _labelled(bernoulli_noise_study(1000, 500, sum(sizes), 0.5, seed,
+                                                          max_lag=None if max_lag is None else min(max_lag, 499)),
                                      "i.i.d. Bernoulli noise")
     return out
 

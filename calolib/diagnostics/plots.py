@@ -397,5 +397,5 @@ def plot_einc_argmin(sweep, *, criteria=None, ax=None) -> list:
     lo, hi = float(sweep.e_grid.min()), float(sweep.e_grid.max())
     arts += ax.plot([lo, hi], [lo, hi], color="black", ls="--", lw=1, label="y = x")
     label_axes(ax, "true E_inc [MeV]", "argmin E′ [MeV]", logx=True, logy=True)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return arts

@@ -230,8 +230,8 @@ def plot_loss_history(history: Sequence[Mapping[str, object]], keys: Sequence[st
     validation columns (``val_*``) dashed.
 
     Rows lacking a key (e.g. the untrained row 0 has no train terms) are skipped for that key.
-    ``logy="auto"`` uses a log axis when every drawn value is positive and they span more than a decade
-    (losses that fall by orders of magnitude).  ``mark_epoch`` draws a vertical line there (e.g. best.pt's
+    ``logy="auto"`` uses a log axis when every drawn value is positive and they span more than a factor 3
+    (losses that fall steeply, where the untrained epoch 0 would squash the rest on a linear axis).  ``mark_epoch`` draws a vertical line there (e.g. best.pt's
     epoch); ``errors`` maps a key to the column holding its error bars.
 
     Example:
@@ -259,7 +259,7 @@ def plot_loss_history(history: Sequence[Mapping[str, object]], keys: Sequence[st
             arts.append(ax.errorbar(x, y, yerr=e, fmt="none", color=col, lw=1))
     if logy == "auto":
         allv = np.concatenate(drawn) if drawn else np.array([1.0])
-        logy = bool((allv > 0).all() and allv.max() > 10 * allv.min())
+        logy = bool((allv > 0).all() and allv.max() > 3 * allv.min())
     if mark_epoch is not None:
         arts.append(ax.axvline(mark_epoch, color="grey", ls=":", lw=1.2, label=f"best.pt (epoch {mark_epoch})"))
     label_axes(ax, "epoch", ylabel, logy=bool(logy))

@@ -28,8 +28,12 @@ def __dir__():
 
 
 def direction(criterion: str, st: dict, *, tol: float = 0.1, max_edge: float = 0.5) -> Takeaway:
-    """``"larger"`` / ``"smaller"`` E′ than the true E_inc (bootstrap interval beyond 1 ± ``tol``), ``"faithful"``,
-    or ``"edge"`` when more than ``max_edge`` of the argmins sit on the grid edge (no minimum in range).
+    """Which E′ a criterion wants, from the median of argmin E′ / E_inc over interior minima and its 68 % interval.
+
+    ``"larger"`` / ``"smaller"``: the interval excludes 1 and the median is beyond 1 ± ``tol``;
+    ``"slightly_larger"`` / ``"slightly_smaller"``: the interval excludes 1 but the shift is below ``tol``;
+    ``"faithful"``: the interval contains 1; ``"edge"``: more than ``max_edge`` of the argmins sit on the grid
+    edge (no minimum in range), with the side they pile up on.
 
     Example:
         >>> st = {"median_ratio": 1.02, "lo": 0.98, "hi": 1.05, "n_interior": 480, "n_events": 500,
@@ -37,29 +41,30 @@ def direction(criterion: str, st: dict, *, tol: float = 0.1, max_edge: float = 0
         >>> direction("energy", st).verdict
         'faithful'
     """
-    edge = st["frac_low_edge"] + st["frac_high_edge"]
+    low, high = st["frac_low_edge"], st["frac_high_edge"]
     med, lo, hi = st["median_ratio"], st["lo"], st["hi"]
-    if edge > max_edge or not math.isfinite(med):
+    if low + high > max_edge or not math.isfinite(med):
         verdict = "edge"
-    elif lo > 1 + tol:
-        verdict = "larger"
-    elif hi < 1 / (1 + tol):
-        verdict = "smaller"
+    elif lo > 1:
+        verdict = "larger" if med > 1 + tol else "slightly_larger"
+    elif hi < 1:
+        verdict = "smaller" if med < 1 / (1 + tol) else "slightly_smaller"
     else:
         verdict = "faithful"
     name = _NAMES.get(criterion, criterion)
-    t = {"larger": "{N} wants a larger E′ than the true E_inc: median argmin E′ / E_inc = {m} (68 % interval {lo}–{hi}, "
-                   "{k} interior minima of {n}).",
-         "smaller": "{N} wants a smaller E′ than the true E_inc: median argmin E′ / E_inc = {m} (68 % interval {lo}–{hi}, "
-                    "{k} interior minima of {n}).",
-         "faithful": "{N} shows no significant shift from the true E_inc: median argmin E′ / E_inc = {m} (68 % "
-                     "interval {lo}–{hi} reaches within ×/÷ {tol} of 1; {k} interior minima of {n}).",
+    numbers = "median argmin E′ / E_inc = {m} (68 % interval {lo}–{hi}, {k} interior minima of {n})"
+    side = ("it keeps improving towards larger E′" if high > low else "it keeps improving towards smaller E′")
+    t = {"larger": "{N} wants a larger E′ than the true E_inc: " + numbers + ".",
+         "smaller": "{N} wants a smaller E′ than the true E_inc: " + numbers + ".",
+         "slightly_larger": "{N} wants a slightly larger E′ than the true E_inc (by less than {pt} %): " + numbers + ".",
+         "slightly_smaller": "{N} wants a slightly smaller E′ than the true E_inc (by less than {pt} %): " + numbers + ".",
+         "faithful": "{N} is minimised at the true E_inc within errors: " + numbers + ".",
          "edge": "{N} has no minimum inside the grid for {pc} % of the events (argmin on the edge: {pl} % low, "
-                 "{ph} % high), so its preferred E′ lies outside the range swept."}
+                 "{ph} % high) — {side}, beyond the range swept."}
     return choose(f"direction_{criterion}", verdict, t, N=name[0].upper() + name[1:], m=fmt(med, digits=2),
                   lo=fmt(lo, digits=2), hi=fmt(hi, digits=2), k=st["n_interior"], n=st["n_events"],
-                  tol=fmt(1 + tol), pc=fmt(100 * edge, digits=2), pl=fmt(100 * st["frac_low_edge"], digits=2),
-                  ph=fmt(100 * st["frac_high_edge"], digits=2))
+                  pt=fmt(100 * tol), pc=fmt(100 * (low + high), digits=2), pl=fmt(100 * low, digits=2),
+                  ph=fmt(100 * high, digits=2), side=side)
 
 
 def seed_003_directions(stats: dict[str, dict], **kw) -> Takeaway:
@@ -73,7 +78,7 @@ def seed_003_directions(stats: dict[str, dict], **kw) -> Takeaway:
         'energy_larger_sparsity_larger'
     """
     e, s = direction("energy", stats["energy"], **kw), direction("sparsity", stats["sparsity"], **kw)
-    agrees = e.verdict == "larger" and s.verdict == "smaller"
+    agrees = e.verdict in ("larger", "slightly_larger") and s.verdict in ("smaller", "slightly_smaller")
     verdict = f"energy_{e.verdict}_sparsity_{s.verdict}"
     own = Takeaway("seed_003_directions", verdict, f"{e.text} {s.text}" + (
         " — the same competition between the energy and the hits." if agrees else
