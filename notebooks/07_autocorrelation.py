@@ -97,9 +97,10 @@ show_cases = [k for k in cases if k != "bernoulli"]
 ncol = min(4, len(show_cases))
 nrow = -(-len(show_cases) // ncol)
 fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.8 * nrow), squeeze=False)
-for ax, name in zip(axes.ravel(), show_cases):
+for i, (ax, name) in enumerate(zip(axes.ravel(), show_cases)):
     r = cases[name]
-    plot_magnetisation(r, ax=ax, n_chains=2, band=True, max_t=traj_sweeps if r.info.get("every", 1) == 1 else None)
+    plot_magnetisation(r, ax=ax, n_chains=2, band=True, max_t=traj_sweeps if r.info.get("every", 1) == 1 else None,
+                       legend=i == 0)
     ax.set_title(label[name], fontsize=10)
 for ax in axes.ravel()[len(show_cases):]:
     ax.axis("off")
@@ -110,7 +111,8 @@ plt.show()
 # ## C(τ) and τ_int
 # Left: the magnetisation, right: the energy, each on a log axis, each case drawn up to 5 τ_int or until
 # C(τ) sinks below twice its statistical noise level (dotted). Exponential decay is a straight line here.
-# Below: the thinned case, lags in records of Δt sweeps.
+# Below: the thinned case on a linear axis (lags in records of Δt sweeps), with the ±2σ noise band of
+# independent records: independent records scatter inside it.
 
 # %% tags=["key-figure"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(17, 6))
@@ -122,11 +124,15 @@ ax2.set_title("RBM energy E(z)", fontsize=12)
 fig.tight_layout()
 plt.show()
 if thinned:
-    fig, ax = plt.subplots(figsize=(8.5, 5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     for k, r in thinned.items():
-        plot_acf({f"{label[k]}: m": r}, ax=ax, logy=True, observable="m")
-        plot_acf({f"{label[k]}: E(z)": r}, ax=ax, logy=True, observable="E")
+        plot_acf({f"{label[k]}: m": r}, ax=ax, observable="m")
+        plot_acf({f"{label[k]}: E(z)": r}, ax=ax, observable="E")
+        lag = np.arange(1, len(r.c))
+        noise = 2 / np.sqrt(r.magnetisation.shape[0] * (r.magnetisation.shape[1] - lag))
+        ax.fill_between(lag, -noise, noise, color="grey", alpha=0.2, lw=0, label="±2σ for independent records")
     ax.set_xlabel(f"lag [records of Δt = {next(iter(thinned.values())).info['every']} sweeps]")
+    ax.legend(fontsize=9)
     plt.show()
 
 # %%

@@ -154,7 +154,7 @@ display(Markdown("\n".join(["| sampler | β_eff (MPL) | RMS error unweighted | R
 
 # %% tags=["key-figure"]
 scan = reweighting_scan(rbm, scan_betas, n_reads, conditioning=cond, seed=seed, n_boot=max(10, n_boot // 2))
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(16, 5.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(18, 6), layout="constrained")
 ax1.plot(scan.betas, scan.ess_fraction_theory, "k-", label="expected: Z(1)²/(Z(β_s)Z(2−β_s))")
 ax1.plot(scan.betas, scan.ess_fraction, "o", color="C1", label=f"measured ({n_reads} exact samples)")
 ax1.axhline(1.0 / n_reads, color="grey", ls=":", lw=1, label="one sample")
@@ -175,9 +175,9 @@ for ax, ylab in ((ax1, "ESS / N"), (ax2, "RMS error of the free marginals")):
     ax.axvline(1.0, color="black", lw=0.8, ls="--")
     ax.set_xlabel("β_s of the samples (relative to the RBM)")
     ax.set_ylabel(ylab)
-    ax.legend(fontsize=8)
+ax1.legend(fontsize=8, loc="lower left")
+ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 ax2.set_yscale("log")
-fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -186,11 +186,13 @@ plt.show()
 # this run's annealer result.
 
 # %%
-takeaways = [beta_eff(k, betas[k]["mpl"].beta, betas[k]["mpl"].stderr) for k in samples if k != "exact"]
+names = {"gibbs": "Block Gibbs", "sa": "Simulated annealing", "pimc": "PIMC", "mock-qpu": "Mock QPU", "qpu": "QPU"}
+takeaways = [beta_eff(k, betas[k]["mpl"].beta, betas[k]["mpl"].stderr, label=names.get(k, k))
+             for k in samples if k != "exact"]
 for k, e in effects.items():
     if k == "exact":
         continue
-    t = reweighting(k, e.to_dict())
+    t = reweighting(k, e.to_dict(), label=names.get(k, k))
     takeaways.append(seed_004_reweighting(t) if k in ("mock-qpu", "qpu") else t)
 takeaways.append(breakdown(scan.betas.tolist(), scan.ess_fraction_theory.tolist(), scan.rms_plain.tolist(),
                            scan.rms_weighted.tolist(), scan.rms_weighted_err.tolist(), n_samples=n_reads))

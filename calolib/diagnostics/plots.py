@@ -93,7 +93,7 @@ def plot_acf(results, *, ax=None, max_lag: int | None = None, show_tau: bool = T
 
 
 def plot_magnetisation(result, *, ax=None, n_chains: int = 5, band: bool = False, observable: str = "m",
-                       max_t: int | None = None) -> list:
+                       max_t: int | None = None, legend: bool = True) -> list:
     """Trajectories of the first ``n_chains`` chains of an ``AutocorrelationResult`` (or an (E, T) array).
 
     With ``band`` the ensemble's 16–84 % band at each time is drawn underneath (readable for 100 chains);
@@ -120,7 +120,7 @@ def plot_magnetisation(result, *, ax=None, n_chains: int = 5, band: bool = False
     for k in range(min(n_chains, m.shape[0])):
         arts += ax.plot(t, m[k], lw=0.9, color=COLORS[(k + 1) % len(COLORS)], label=f"chain {k}" if band else None)
     label_axes(ax, "t [sweeps]", "RBM energy E(z)" if observable == "E" else "magnetisation m(t)")
-    if band:
+    if band and legend:
         ax.legend(fontsize=8)
     return arts
 

@@ -26,8 +26,9 @@ def __dir__():
     return __all__
 
 
-def beta_eff(name: str, beta: float, err: float, *, method: str = "MPL", rel_tol: float = 0.05) -> Takeaway:
-    """Is the sampler at the RBM's temperature (β_eff ≈ 1), colder (> 1) or hotter (< 1)?
+def beta_eff(name: str, beta: float, err: float, *, method: str = "MPL", rel_tol: float = 0.05,
+             label: str | None = None) -> Takeaway:
+    """Is the sampler at the RBM's temperature (β_eff ≈ 1), colder (> 1) or hotter (< 1)?  ``label``: display name.
 
     Example:
         >>> beta_eff("mock-qpu", 3.91, 0.09).verdict, beta_eff("gibbs", 1.005, 0.007).verdict
@@ -39,14 +40,16 @@ def beta_eff(name: str, beta: float, err: float, *, method: str = "MPL", rel_tol
          "hotter": "{name} samples are hotter than the RBM: β_eff = {b} ({m}).",
          "at_beta_1": "{name} samples are at the RBM's temperature: β_eff = {b} ({m}).",
          "unknown": "{name}: β_eff could not be estimated."}
-    return choose(f"beta_eff_{name}", verdict, t, name=name, b=fmt(beta, err), m=method)
+    return choose(f"beta_eff_{name}", verdict, t, name=label or name, b=fmt(beta, err), m=method)
 
 
-def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0, rel_tol: float = 0.05) -> Takeaway:
-    """Did reweighting to β = 1 make the marginals better, worse, or not measurably different?
+def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0, rel_tol: float = 0.1, min_ess: float = 10.0,
+                label: str | None = None) -> Takeaway:
+    """Did reweighting to β = 1 make the marginals better, worse, not measurably different — or is it unreliable?
 
-    The paired change of the RMS error must exceed ``n_sigma`` bootstrap errors and ``rel_tol`` of the
-    unweighted RMS error to count.
+    The paired change of the RMS error must exceed ``n_sigma`` bootstrap errors and ``rel_tol`` of the unweighted
+    RMS error to count.  With an ESS below ``max(min_ess, 1 % of the reads)`` an apparent improvement is not
+    trusted (``"unreliable"``): the reweighted average rests on a handful of reads.
 
     Example:
         >>> eff = {"rms_plain": 0.01, "rms_plain_err": 0.001, "rms_weighted": 0.0101, "rms_weighted_err": 0.001,
@@ -56,24 +59,30 @@ def reweighting(name: str, eff: dict, *, n_sigma: float = 2.0, rel_tol: float = 
     """
     d, de = eff["diff"], eff["diff_err"]
     tol = max(n_sigma * (de if math.isfinite(de) else 0.0), rel_tol * abs(eff["rms_plain"]))
+    few = eff["ess"] < max(min_ess, 0.01 * eff["n"])
     if not math.isfinite(d):
         verdict = "unknown"
-    elif d < -tol:
-        verdict = "improved"
     elif d > tol:
         verdict = "worse"
+    elif few:
+        verdict = "unreliable"
+    elif d < -tol:
+        verdict = "improved"
     else:
         verdict = "no_change"
+    weight = " — a few low-energy reads carry all the weight" if few else ""
     t = {"improved": "{name}: reweighting to β = 1 (β_eff = {b}) improved the marginals: RMS error {a} → {w} "
                      "(ESS {ess} of {n}).",
          "worse": "{name}: reweighting to β = 1 (β_eff = {b}) made the marginals worse: RMS error {a} → {w} (ESS {ess} of "
-                  "{n}) — a few low-energy reads carry all the weight.",
+                  "{n}){weight}.",
+         "unreliable": "{name}: reweighting to β = 1 (β_eff = {b}) did not help: the reweighted marginals (RMS error {w}, "
+                       "against {a} unweighted) rest on an effective {ess} of {n} reads — too few to trust.",
          "no_change": "{name}: reweighting to β = 1 (β_eff = {b}) did not change the marginals' RMS error measurably "
                       "({a} → {w}; ESS {ess} of {n}).",
          "unknown": "{name}: the reweighted marginals are not finite."}
-    return choose(f"reweighting_{name}", verdict, t, name=name, b=fmt(eff["beta_eff"], digits=3),
+    return choose(f"reweighting_{name}", verdict, t, name=label or name, b=fmt(eff["beta_eff"], digits=3),
                   a=fmt(eff["rms_plain"], eff["rms_plain_err"]), w=fmt(eff["rms_weighted"], eff["rms_weighted_err"]),
-                  ess=fmt(eff["ess"], digits=2), n=int(eff["n"]))
+                  ess=fmt(eff["ess"], digits=2), n=int(eff["n"]), weight=weight)
 
 
 def seed_004_reweighting(t: Takeaway) -> Takeaway:
