@@ -127,7 +127,8 @@ if thinned:
     fig, ax = plt.subplots(figsize=(9, 5))
     for k, r in thinned.items():
         plot_acf({f"{label[k]}: m": r}, ax=ax, observable="m")
-        plot_acf({f"{label[k]}: E(z)": r}, ax=ax, observable="E")
+        for line in plot_acf({f"{label[k]}: E(z)": r}, ax=ax, observable="E"):
+            line.set_color("C1")
         lag = np.arange(1, len(r.c))
         noise = 2 / np.sqrt(r.magnetisation.shape[0] * (r.magnetisation.shape[1] - lag))
         ax.fill_between(lag, -noise, noise, color="grey", alpha=0.2, lw=0, label="±2σ for independent records")

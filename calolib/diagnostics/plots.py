@@ -222,8 +222,9 @@ def plot_relative_error(curves, *, ax=None, guides: bool = True) -> list:
     return artists
 
 
-def plot_spectra(spectra, *, ax=None, normalise: bool = False) -> list:
-    """Singular values (descending, log y) of every coupling block and of the full W.
+def plot_spectra(spectra, *, ax=None, normalise: bool = False, rtol: float = 1e-6) -> list:
+    """Singular values (descending, log y) of every coupling block and of the full W; values below ``rtol``·σ_1 of
+    their matrix (numerical zeros, e.g. of sparse Zephyr blocks) are not drawn.
 
     Example:
         >>> from calolib.rbm import RBM
@@ -234,10 +235,17 @@ def plot_spectra(spectra, *, ax=None, normalise: bool = False) -> list:
     use_style()
     ax = get_ax(ax)
     lines = []
+
+    def _nonzero(s):
+        s = np.asarray(s, dtype=float)
+        return s[s > rtol * s[0]] if s.size and s[0] > 0 else s
+
     for (p, q), s in spectra.blocks.items():
+        s = _nonzero(s)
         s = s / s[0] if normalise and s.size and s[0] > 0 else s
         lines += ax.plot(np.arange(1, s.size + 1), s, marker=".", label=f"W{p}{q} (erank {spectra.effective_ranks[(p, q)]:.1f})")
-    s = spectra.full / spectra.full[0] if normalise and spectra.full[0] > 0 else spectra.full
+    s = _nonzero(spectra.full)
+    s = s / s[0] if normalise and s.size and s[0] > 0 else s
     lines += ax.plot(np.arange(1, s.size + 1), s, color="black", lw=2, label=f"full W (erank {spectra.effective_ranks['full']:.1f})")
     label_axes(ax, "index i", "σ_i / σ_1" if normalise else "singular value σ_i", logy=True)
     ax.legend(ncol=2)

@@ -80,9 +80,10 @@ def seed_003_directions(stats: dict[str, dict], **kw) -> Takeaway:
     e, s = direction("energy", stats["energy"], **kw), direction("sparsity", stats["sparsity"], **kw)
     agrees = e.verdict in ("larger", "slightly_larger") and s.verdict in ("smaller", "slightly_smaller")
     verdict = f"energy_{e.verdict}_sparsity_{s.verdict}"
-    own = Takeaway("seed_003_directions", verdict, f"{e.text} {s.text}" + (
-        " — the same competition between the energy and the hits." if agrees else
-        " — not the competition seed 003 saw."), {"energy": e.numbers, "sparsity": s.numbers, "agrees_with_seed": agrees})
+    own = Takeaway("seed_003_directions", verdict, f"{e.text} {s.text} " + (
+        "So this model shows the same competition between the energy and the hits as seed 003." if agrees else
+        "So this model does not show the competition seed 003 saw."),
+        {"energy": e.numbers, "sparsity": s.numbers, "agrees_with_seed": agrees})
     return beside_seed("003", SEED_003, own)
 
 
