@@ -90,7 +90,7 @@ def loss_drop(first: float, last: float, *, term: str = "AE", rel_tol: float = 0
          "flat": "Validation {term} barely moved ({a} untrained, {b} at the end).",
          "unknown": "Validation {term} is not finite."}
     r = first / last if last else math.inf
-    return choose("loss_drop", verdict, t, term=term, a=fmt(first, digits=4), b=fmt(last, digits=4), r=fmt(r, digits=2))
+    return choose("loss_drop", verdict, t, term=term, a=fmt(first, digits=4), b=fmt(last, digits=4), r=fmt(r, digits=3))
 
 
 def ll_trend(history, key: str = "rbm_ll_ais") -> Takeaway:
