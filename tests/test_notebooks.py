@@ -204,6 +204,27 @@ def test_09_decoder_explorer(tiny_data, tiny_run, tmp_path):
     assert set(res["headline"]) >= {"decoded E_dep/E′ spread over the sweep [%]"}
 
 
+def test_10_samplers(tiny_data, tiny_run, tmp_path):
+    res = _run("10_samplers", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
+    p = PRESETS["tiny"]["10_samplers"]
+    rows = {r["label"]: r for r in res["rows"]}
+    want = [f"gibbs-{n}" for n in p["gibbs_sweeps"]] + [f"sa-{n}" for n in p["sa_sweeps"]] + \
+        [f"pimc-{n}" for n in p["pimc_sweeps"]] + [f"mock-qpu-{n}" for n in p["qpu_sweeps"]]
+    assert list(rows) == want and res["n_showers"] == p["n_showers"]
+    for label in want[:-1]:  # Gibbs, SA and PIMC run on any topology
+        r = rows[label]
+        assert r["error"] is None and r["seconds_per_shower"] > 0 and 0 <= r["energy_distance"] <= 1
+        assert 0 <= r["auc_high"] <= 1 and r["fpd"] >= 0 and 0 < r["probe_ess_fraction"] <= 1
+    qpu = rows[want[-1]]
+    assert (qpu["error"] is None) == (res["prior_topology"] != "full")  # the mock QPU needs qubit labels
+    g = rows[f"gibbs-{p['gibbs_sweeps'][-1]}"]
+    assert abs(g["probe_beta_eff"] - 1) < 5 * g["probe_beta_eff_err"] + 0.1  # Gibbs samples the RBM at beta = 1
+    assert 0 < res["energy_floor"] < 1 and res["tau_int"][0] > 0
+    assert [t["key"] for t in res["takeaways"]] == ["prior_fidelity", "compute_matched", "shower_quality",
+                                                     "annealer_temperature", "gibbs_mixing"]
+    assert "τ_int prior (sweeps)" in res["headline"]
+
+
 def test_decoder_slider_drives_the_decoding(tiny_data, tiny_run):
     """The live widget on a trained run: a slider move re-decodes into the same figure; the cache serves repeats."""
     import matplotlib

@@ -50,6 +50,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "07_autocorrelation",
     "08_annealer",
     "09_decoder_explorer",
+    "10_samplers",
 )
 
 #: notebook -> notebooks that must finish first (they read 02_train's checkpoint).
@@ -60,6 +61,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "06_einc_sweep": ("02_train",),
     "07_autocorrelation": ("02_train",),
     "09_decoder_explorer": ("02_train",),
+    "10_samplers": ("02_train",),
 }
 
 _SHARED = {"data_path": "data/synthetic_ds2.h5", "run_dir": "{out_dir}/runs/{preset}", "device": "auto", "seed": 0}
@@ -83,6 +85,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "08_annealer": {"n_per_partition": 3, "n_samples": 200, "n_reads": 50, "scan_betas": [1.0, 2.0, 4.0],
                         "n_boot": 10},
         "09_decoder_explorer": {"n_grid": 5},
+        "10_samplers": {"n_showers": 60, "gibbs_sweeps": [1, 10], "sa_sweeps": [10], "pimc_sweeps": [10], "qpu_sweeps": [20],
+                        "reference_sweeps": 50, "n_probe": 60, "tau_sweeps": 50, "classifier_epochs": 1,
+                        "n_bootstrap": 2},
     },
     "quick": {
         "*": _SHARED,
@@ -97,6 +102,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "07_autocorrelation": {"n_spins": 302, "ensemble": 100, "n_steps": 1000},
         "08_annealer": {"n_per_partition": 7, "n_samples": 5000, "n_reads": 1000},
         "09_decoder_explorer": {"n_grid": 24},
+        "10_samplers": {"n_showers": 500, "n_probe": 500},
     },
     "full": {
         "*": _SHARED,
@@ -111,6 +117,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "07_autocorrelation": {"n_spins": 302, "ensemble": 100, "n_steps": 1000},
         "08_annealer": {"n_per_partition": 7, "n_samples": 20000, "n_reads": 5000},
         "09_decoder_explorer": {"n_grid": 48},
+        "10_samplers": {"n_showers": 5000, "gibbs_sweeps": [1, 10, 100, 1000, 10000], "sa_sweeps": [10, 100, 1000, 10000],
+                        "pimc_sweeps": [100, 1000], "qpu_sweeps": [200, 1000], "reference_sweeps": 20000, "n_probe": 5000,
+                        "tau_sweeps": 5000, "classifier_epochs": 50},
     },
 }
 
