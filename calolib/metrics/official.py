@@ -273,19 +273,25 @@ class SeparationPower:
         return iter((self.value, self.err))
 
 
-def _sep(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """½ Σ (p−q)²/(p+q+1e-16) along the last axis after normalising each histogram to unit sum."""
-    sp, sq = p.sum(-1, keepdims=True), q.sum(-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p, q = p / sp, q / sq
-        return 0.5 * np.sum((p - q) ** 2 / (p + q + 1e-16), axis=-1)
+def _sep(p: np.ndarray, q: np.ndarray) -> float:
+    """½ Σ (p−q)²/(p+q+1e-16) after normalising each histogram to unit sum.
+
+    One histogram with no entry in range while the other has some: 1 (disjoint within the official window;
+    the official code prints nan there); both empty: NaN.
+    """
+    sp, sq = p.sum(), q.sum()
+    if sp <= 0 or sq <= 0:
+        return 1.0 if max(sp, sq) > 0 else float("nan")
+    p, q = p / sp, q / sq
+    return float(0.5 * np.sum((p - q) ** 2 / (p + q + 1e-16)))
 
 
 def official_separation_powers(gen: Showers, ref: Showers, *, n_bootstrap: int = 20, seed: int = 0,
                                histograms: dict[str, OfficialHistogram] | None = None) -> dict[str, SeparationPower]:
     """Separation power of every feature on the official bins (see module docstring), with bootstrap errors.
 
-    A histogram with no in-range entry on either side gives NaN (the official code's 0/0).
+    A feature whose generated (or reference) values all fall outside the official bins while the other
+    sample's do not gets 1 (the official code prints nan, a 0/0); NaN when both are outside.
 
     Example:
         >>> from calolib.synthetic import simulate
