@@ -169,7 +169,7 @@ plt.show()
 # The calibrated classifier outputs on the validation split; the diagonal is "indistinguishable".
 
 # %%
-curves = {f"{k} {tag}": r for k, ev in table.evaluations.items() for tag, r in ev.classifiers.items()
+curves = {f"{k} cls-{tag}": r for k, ev in table.evaluations.items() for tag, r in ev.classifiers.items()
           if k != FLOOR}
 if curves:
     fig, ax = plt.subplots(figsize=(7, 6))
