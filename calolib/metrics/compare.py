@@ -69,6 +69,8 @@ METRICS: dict[str, MetricInfo] = {m.key: m for m in (
     MetricInfo("calolib_sep_mean", "mean sep. power, 50 pooled bins (calolib extra)", False),
     MetricInfo("calolib_fpd", "FPD, standardised 271 columns (calolib extra)", False),
     MetricInfo("calolib_kpd", "KPD, cubic kernel (calolib extra)", False),
+    MetricInfo("calolib_auc_low", "AUC voxels, calolib 2×64 classifier (calolib extra)", False),
+    MetricInfo("calolib_auc_high", "AUC features w/o E_inc, calolib classifier (calolib extra)", False),
     MetricInfo("frobenius", "Frobenius ‖ΔC‖ of layer-group energies (calolib extra)", False),
 )}
 
@@ -188,8 +190,12 @@ def evaluate_official(gen, ref, *, config: OfficialEvalConfig | None = None, ref
             m[f"auc_{tag}"], m[f"jsd_{tag}"] = (r.auc, r.auc_err), (r.jsd, r.jsd_err)
     if cfg.extras:
         ecfg = replace(cfg.extras_config, seed=cfg.seed, device=cfg.device)
-        rep = evaluate(gen, ref, classifier=False, config=ecfg)
+        rep = evaluate(gen, ref, classifier=cfg.classifier, config=ecfg)
         s = rep.summary
+        if cfg.classifier:  # standardised inputs, batch 256, early stopping: trains at 5,000 showers where the
+            # official recipe (batch 1000 → a few Adam steps per epoch) has not started to learn
+            m["calolib_auc_low"] = (s["auc_low"], s["auc_low_err"])
+            m["calolib_auc_high"] = (s["auc_high"], s["auc_high_err"])
         m["calolib_sep_mean"] = (s["sep_power_mean"], nan)
         m["calolib_fpd"] = (s["fpd"], s["fpd_err"])
         m["calolib_kpd"] = (s["kpd"], s["kpd_err"])

@@ -32,7 +32,8 @@ def __dir__():
 
 FLOOR = "floor"
 #: metrics the take-aways talk about, in order (all: lower is better)
-HEADLINE_METRICS = ("sep_e_ratio", "sep_sparsity", "sep_mean", "fpd", "kpd", "auc_low", "auc_high")
+HEADLINE_METRICS = ("sep_e_ratio", "sep_sparsity", "sep_mean", "fpd", "kpd", "auc_low", "auc_high", "calolib_auc_low",
+                    "calolib_auc_high")
 
 Numbers = Mapping[str, Mapping[str, tuple[float, float]]]
 
