@@ -51,6 +51,7 @@ def plot_feature_histogram(pair: HistogramPair, *, ax=None, rax=None, labels=("g
         >>> out = plot_feature_histogram(histogram_pair(rng.normal(size=500), rng.normal(size=500), 10, name="ec_x_0"))
         >>> sorted(out)
         ['gen', 'gen_err', 'ratio', 'ref', 'ref_err']
+        >>> plt.close("all")
     """
     from calolib.plotting.ratio import plot_counts_ratio
 

@@ -57,6 +57,7 @@ def ratio_axes(fig=None, *, height_ratio: float = 3.0, spec=None):
         >>> ax, rax = ratio_axes()
         >>> rax.get_shared_x_axes().joined(ax, rax)
         True
+        >>> plt.close("all")
     """
     use_style()
     fig = fig if fig is not None else plt.figure()
@@ -74,6 +75,7 @@ def auto_edges(values, bins: int = 40, *, logx: bool = False, quantiles=(0.001, 
     Example:
         >>> auto_edges([1.0, 10.0, 100.0], 2, logx=True, quantiles=(0, 1)).tolist()
         [1.0, 10.0, 100.0]
+        >>> plt.close("all")
     """
     x = np.concatenate([np.asarray(v, np.float64).ravel() for v in values]) if len(values) else np.zeros(0)
     x = x[np.isfinite(x)]
@@ -96,6 +98,7 @@ def draw_ratio(rax, x, ratio, err=None, *, color=COLORS[1], ylim=(0.5, 1.5), lab
         >>> eb, arrows = draw_ratio(rax, [1, 2, 3], [1.0, 3.0, 0.1], [0.1, 0.1, 0.1])
         >>> len(arrows), tuple(float(v) for v in rax.get_ylim())
         (2, (0.5, 1.5))
+        >>> plt.close("all")
     """
     x, r = np.asarray(x, np.float64), np.asarray(ratio, np.float64)
     e = np.zeros_like(r) if err is None else np.asarray(err, np.float64)
@@ -130,6 +133,7 @@ def plot_counts_ratio(edges, counts: Mapping[str, np.ndarray], *, ax=None, rax=N
         ...                          ax=plt.figure().gca())
         >>> list(arts.steps), [round(float(v), 3) for v in arts.values["gen"][0]]
         (['ref', 'gen'], [0.4, 0.6])
+        >>> plt.close("all")
     """
     use_style()
     ax = get_ax(ax)
@@ -182,6 +186,7 @@ def plot_hist_ratio(samples: Mapping[str, np.ndarray], *, bins: int | np.ndarray
         >>> a = plot_hist_ratio({"ref": rng.normal(size=500), "gen": rng.normal(0.2, 1, 500)}, bins=10, ax=ax, rax=rax)
         >>> len(a.ratio), rax.get_ylabel()
         (1, 'model / ref.')
+        >>> plt.close("all")
     """
     arrays = {k: np.asarray(v, np.float64).ravel() for k, v in samples.items()}
     arrays = {k: v[np.isfinite(v)] for k, v in arrays.items()}

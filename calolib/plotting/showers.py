@@ -60,6 +60,7 @@ def plot_layer_energy_grid(samples: Mapping[str, object], *, layers: Sequence[in
         >>> arts = plot_layer_energy_grid({"ref": simulate(200, seed=1), "gen": simulate(200, seed=2)}, layers=(0, 20))
         >>> sorted(arts)
         [0, 20]
+        >>> plt.close("all")
     """
     from calolib.metrics.official import official_bins
 
@@ -99,6 +100,7 @@ def plot_mean_profiles(samples: Mapping[str, object], *, axes=None) -> dict:
         >>> out = plot_mean_profiles({"ref": simulate(100, seed=1), "gen": simulate(100, seed=2)})
         >>> out["longitudinal"]["ref"][0].shape, out["radial"]["gen"][0].shape
         ((45,), (9,))
+        >>> plt.close("all")
     """
     use_style()
     if axes is None:
@@ -153,6 +155,7 @@ def plot_voxel_spectrum(samples: Mapping[str, object], *, ax=None, rax=None):
         >>> a = plot_voxel_spectrum({"ref": simulate(50, seed=1), "gen": simulate(50, seed=2)}, ax=plt.figure().gca())
         >>> len(a.edges) - 1
         49
+        >>> plt.close("all")
     """
     from calolib.metrics.official import official_bins
 
@@ -177,6 +180,7 @@ def plot_response_in_einc_bins(samples: Mapping[str, object], *, n_bins: int = 6
         >>> out = plot_response_in_einc_bins({"ref": simulate(300, seed=1), "gen": simulate(300, seed=2)}, n_bins=2)
         >>> len(out)
         2
+        >>> plt.close("all")
     """
     use_style()
     vox = thresholded(samples)
@@ -248,6 +252,7 @@ def plot_image_comparison(samples: Mapping[str, object], *, layers: Sequence[int
         >>> out = plot_image_comparison({"ref": simulate(20, seed=1), "gen": simulate(20, seed=2)}, layers=(5, 15))
         >>> sorted(out)
         ['average', 'ratio', 'reference', 'single']
+        >>> plt.close("all")
     """
     from matplotlib.colors import LogNorm
 
@@ -297,6 +302,7 @@ def plot_roc_curves(curves: Mapping[str, object], *, ax=None) -> list:
         >>> arts = plot_roc_curves({"cls-low": ([0, 0.2, 1], [0, 0.7, 1], 0.75)}, ax=plt.figure().gca())
         >>> arts[0].get_label()
         'cls-low: AUC 0.750'
+        >>> plt.close("all")
     """
     use_style()
     ax = get_ax(ax)

@@ -123,6 +123,7 @@ def ratio_axes(fig=None, *, height_ratio: float = 3.0):
         >>> ax, rax = ratio_axes()
         >>> rax.get_shared_x_axes().joined(ax, rax)
         True
+        >>> plt.close("all")
     """
     from calolib.plotting.ratio import ratio_axes as _ratio_axes
 
@@ -146,6 +147,7 @@ def plot_distributions(samples: Mapping[str, np.ndarray], *, bins: int | np.ndar
         >>> len(plot_distributions({"ref": rng.normal(size=500), "gen": rng.normal(size=500)}, bins=10,
         ...                        ax=plt.figure().gca()))
         3
+        >>> plt.close("all")
     """
     from calolib.plotting.ratio import plot_hist_ratio
 
