@@ -95,12 +95,17 @@ def test_02_train(tiny_data, tmp_path):
 def test_03_evaluate(tiny_data, tiny_run, tmp_path):
     res = _run("03_evaluate", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run))
     n = PRESETS["tiny"]["03_evaluate"]["n_events"]
-    assert res["n_ref"] == n and res["n_gen"] == n and res["models"] == ["tiny"]
+    assert res["n_ref"] == n and res["n_gen"] == n and res["models"] == ["rbm"]
+    assert len(res["skipped"]) >= 2  # no prior-control runs next to the tiny run: both skipped, visibly
     for key in ("sep_power_e_ratio", "sep_power_sparsity", "sep_power_mean"):
         assert 0 <= res[key] <= 1 + 1e-9, key
     assert 0 <= res["auc_low"] <= 1 and 0 <= res["auc_high"] <= 1
     assert res["fpd"] >= 0 and res["frobenius"] >= 0 and res["showers_per_s"] > 0
     assert res["resolution_ref"]["a"] > 0  # the reference showers have a stochastic term
+    assert res["comparison"]["columns"] == ["rbm", "floor"]
+    assert res["headline"]["FPD (official, ×1e3)"]["value"] == res["fpd"]
+    assert res["resolution"]["rbm"] == res["resolution_gen"]  # one fit, reported once
+    assert {t["key"] for t in res["takeaways"]} >= {"winner_fpd", "floor_rbm"}
 
 
 def test_04_rbm(tiny_data, tiny_run, tmp_path):

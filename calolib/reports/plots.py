@@ -117,30 +117,29 @@ def plot_longitudinal_profile(samples: Mapping[str, object], geometry, *, ax=Non
 
 
 def ratio_axes(fig=None, *, height_ratio: float = 3.0):
-    """A main axes and a ratio axes below it sharing x; returns ``(ax, rax)``.
+    """A main axes and a ratio axes below it sharing x; returns ``(ax, rax)`` (see :func:`calolib.plotting.ratio.ratio_axes`).
 
     Example:
         >>> ax, rax = ratio_axes()
         >>> rax.get_shared_x_axes().joined(ax, rax)
         True
+        >>> plt.close("all")
     """
-    use_style()
-    fig = fig if fig is not None else plt.figure()
-    gs = fig.add_gridspec(2, 1, height_ratios=(height_ratio, 1), hspace=0.05)
-    ax = fig.add_subplot(gs[0])
-    rax = fig.add_subplot(gs[1], sharex=ax)
-    ax.tick_params(labelbottom=False)
-    return ax, rax
+    from calolib.plotting.ratio import ratio_axes as _ratio_axes
+
+    return _ratio_axes(fig, height_ratio=height_ratio)
 
 
 def plot_distributions(samples: Mapping[str, np.ndarray], *, bins: int | np.ndarray = 40, ax=None, rax=None,
-                       xlabel: str = "", logx: bool = False, logy: bool = False, density: bool = True) -> list:
+                       xlabel: str = "", logx: bool = False, logy: bool = False, density: bool = True,
+                       ratio_range=(0.5, 1.5)) -> list:
     """Histograms of one quantity for several samples; the first sample is the reference.
 
     The reference is drawn black with Poisson error bars, the others as coloured steps.  With ``rax``
-    each other sample's ratio to the reference (with its statistical error) goes there.  With ``density``
-    the histograms are normalised to unit area, except on log-x axes (log bins), where each bin shows
-    the fraction of entries so a log-uniform sample looks flat.
+    each other sample's ratio to the reference (with its statistical error) goes there, off-scale points
+    as arrows.  With ``density`` the histograms are normalised to unit area, except on log-x axes (log
+    bins), where each bin shows the fraction of entries so a log-uniform sample looks flat.  Drawn by
+    :func:`calolib.plotting.ratio.plot_hist_ratio`.
 
     Example:
         >>> import numpy as np
@@ -148,46 +147,14 @@ def plot_distributions(samples: Mapping[str, np.ndarray], *, bins: int | np.ndar
         >>> len(plot_distributions({"ref": rng.normal(size=500), "gen": rng.normal(size=500)}, bins=10,
         ...                        ax=plt.figure().gca()))
         3
+        >>> plt.close("all")
     """
-    use_style()
-    ax = get_ax(ax)
-    arrays = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in samples.items()}
-    finite = np.concatenate([a[np.isfinite(a)] for a in arrays.values()])
-    if logx:
-        finite = finite[finite > 0]
-    if np.ndim(bins) == 0:
-        lo, hi = (np.quantile(finite, [0.001, 0.999]) if finite.size else (0.0, 1.0))
-        hi = hi if hi > lo else lo + 1.0
-        edges = np.geomspace(lo, hi, int(bins) + 1) if logx else np.linspace(lo, hi, int(bins) + 1)
-    else:
-        edges = np.asarray(bins, dtype=float)
-    width = np.diff(edges)
-    arts, ref = [], None
-    for i, (label, a) in enumerate(arrays.items()):
-        counts = np.histogram(a, edges)[0].astype(float)
-        total = counts.sum() if counts.sum() > 0 else 1.0
-        norm = (total * (np.ones_like(width) if logx else width)) if density else np.ones_like(width)
-        y, err = counts / norm, np.sqrt(counts) / norm
-        col = COLORS[i % len(COLORS)]
-        if i == 0:
-            ref = (y, err)
-            arts.append(ax.stairs(y, edges, color=col, lw=1.5, label=label))
-            arts.append(ax.errorbar(0.5 * (edges[1:] + edges[:-1]), y, yerr=err, fmt="none", color=col, lw=1))
-            continue
-        arts.append(ax.stairs(y, edges, color=col, lw=1.8, label=label))
-        if rax is not None and ref is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = y / ref[0]
-                rerr = ratio * np.sqrt((err / np.where(y > 0, y, np.nan)) ** 2 + (ref[1] / ref[0]) ** 2)
-            arts.append(rax.errorbar(0.5 * (edges[1:] + edges[:-1]), ratio, yerr=rerr, fmt="o", ms=3, color=col))
-    ylabel = ("fraction per bin" if logx else "normalised entries") if density else "entries"
-    label_axes(ax, "" if rax is not None else xlabel, ylabel, logx=logx, logy=logy)
-    ax.legend()
-    if rax is not None:
-        rax.axhline(1.0, color="black", lw=1, ls="--")
-        rax.set_ylim(0.0, 2.0)
-        label_axes(rax, xlabel, "ratio", logx=logx)
-    return arts
+    from calolib.plotting.ratio import plot_hist_ratio
+
+    mode = ("fraction" if logx else True) if density else False
+    arts = plot_hist_ratio(samples, bins=bins, ax=ax, rax=rax, logx=logx, logy=logy, xlabel=xlabel, density=mode,
+                           ratio_range=ratio_range, ratio_label="ratio")
+    return arts.all()
 
 
 def plot_profile_vs_einc(e_inc, values: Mapping[str, np.ndarray], *, n_bins: int = 12, ax=None,
