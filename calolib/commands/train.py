@@ -15,6 +15,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if rows:
         msg += (f"; val AE {first['val_ae']:.4g} (untrained) -> {rows[-1]['val_ae']:.4g}, "
                 f"best val AHEP {result.best_val:.4g}")
-    print(msg, file=sys.stdout)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        print(msg, file=sys.stdout)
     return 0
 
 
