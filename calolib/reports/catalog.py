@@ -50,6 +50,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "07_autocorrelation",
     "08_annealer",
     "09_decoder_explorer",
+    "11_sweep",
 )
 
 #: notebook -> notebooks that must finish first (they read 02_train's checkpoint).
@@ -63,6 +64,14 @@ DEPENDS: dict[str, tuple[str, ...]] = {
 }
 
 _SHARED = {"data_path": "data/synthetic_ds2.h5", "run_dir": "{out_dir}/runs/{preset}", "device": "auto", "seed": 0}
+
+#: 11_sweep "tiny": a 2 configurations x 2 seeds sweep small enough for the tests (4 points, seconds each)
+_TINY_SWEEP = {"preset": "quick", "seeds": [0, 1],
+               "set": {"epochs": 1, "max_events": 200, "batch_size": 32, "n_neg_chains": 32,
+                       "model.encoder_hidden": [16], "model.decoder_hidden": [16], "model.cnn_channels": [2],
+                       "model.cnn_hidden": 16, "model.rbm_sizes": [8, 8, 8, 8]},
+               "grid": {"model.encoder": ["fcn", "cnn"]},
+               "evaluate": {"n_events": 100, "gibbs_steps": 10, "classifier_epochs": 2, "n_bootstrap": 2, "bins": 20}}
 
 #: preset -> {notebook or "*": {parameter: value}}.  "tiny" is for the tests (seconds per notebook),
 #: "quick" for ``make reports`` on 2 CPU cores (≈ 12 min in all), "full" for real runs on a GPU.
@@ -80,6 +89,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "07_autocorrelation": {"n_spins": 8, "ensemble": 20, "n_steps": 200},
         "08_annealer": {"n_per_partition": 3, "n_samples": 200, "n_reads": 50},
         "09_decoder_explorer": {"n_grid": 5},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/tiny", "spec": _TINY_SWEEP, "workers": 2},
     },
     "quick": {
         "*": _SHARED,
@@ -93,6 +103,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "07_autocorrelation": {"n_spins": 302, "ensemble": 100, "n_steps": 1000},
         "08_annealer": {"n_per_partition": 7, "n_samples": 5000, "n_reads": 1000},
         "09_decoder_explorer": {"n_grid": 24},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},  # reads a sweep made with `calolib sweep`
     },
     "full": {
         "*": _SHARED,
@@ -106,6 +117,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "07_autocorrelation": {"n_spins": 302, "ensemble": 100, "n_steps": 1000},
         "08_annealer": {"n_per_partition": 7, "n_samples": 20000, "n_reads": 5000},
         "09_decoder_explorer": {"n_grid": 48},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},
     },
 }
 
