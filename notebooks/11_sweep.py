@@ -31,6 +31,7 @@ spec: dict = {}  # a sweep spec (the keys of a sweep TOML as a dict) to run into
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file the spec trains on (used with spec only)
 workers: int = 0  # local Dask worker processes when running spec (0: one per core)
 device: str = "auto"  # device of each point when running spec: auto, cpu or cuda
+seed: int = 0  # the training seed of a spec that lists no seeds
 out_dir: str = "reports"  # where 11_sweep.results.json is written
 
 # %%
@@ -49,6 +50,7 @@ from calolib.sweep.plots import plot_metrics
 setup()
 res = None
 if spec:
+    spec = {"seeds": [seed], **spec}
     res = run_sweep(spec, data_path, sweep_dir, workers=workers or None, device=device, progress=False)
     print(f"ran {res.timing['n_run']} of {len(res.points)} points in {res.timing['wall_s']:.0f} s into {sweep_dir}")
 elif (Path(sweep_dir) / "sweep.json").is_file():

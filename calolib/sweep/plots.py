@@ -6,7 +6,7 @@ Example:
     >>> pts = [{"id": f"{c}__seed={s}", "config_id": c, "seed": s, "values": {}, "status": "done",
     ...         "metrics": {"fpd": v}} for c, s, v in (("a", 0, 1.0), ("a", 1, 3.0), ("b", 0, 2.0), ("b", 1, 2.5))]
     >>> art = plot_metric(build_results({}, pts, data_path="", out_dir="."), "fpd")
-    >>> art.means.tolist(), art.stds[0] > 0
+    >>> art.means.tolist(), bool(art.stds[0] > 0)
     ([2.0, 2.25], True)
 """
 from __future__ import annotations

@@ -36,7 +36,7 @@ from calolib.errors import ConfigError
 from calolib.training.config import config_to_dict
 from calolib.training.history import atomic_write_bytes
 
-__all__ = ["POINT_FILE", "METRICS_FILE", "point_identity", "point_status", "run_point", "read_json"]
+__all__ = ["POINT_FILE", "METRICS_FILE", "point_identity", "point_status", "point_device", "run_point", "read_json"]
 
 
 def __dir__():
@@ -111,6 +111,28 @@ def _reference(data_path: Path, n_events: int):
     return load_showers(data_path, start=n_total - n, max_events=n), n_total - n
 
 
+def point_device(device: str = "auto") -> str:
+    """The device a point trains on: ``device`` itself, except that ``"auto"``/``"cuda"`` on a worker of a
+    multi-GPU machine picks GPU ``worker index mod n_gpus`` (LocalCluster workers are named 0, 1, ...), so
+    the workers of one node share its GPUs instead of all using the first.
+
+    Example:
+        >>> point_device("cpu")
+        'cpu'
+    """
+    import torch
+
+    if str(device) not in ("auto", "cuda") or torch.cuda.device_count() < 2:
+        return str(device)
+    try:
+        from distributed import get_worker
+
+        index = int(get_worker().name)
+    except (ImportError, ValueError, TypeError):  # not in a Dask worker, or a named one
+        return str(device)
+    return f"cuda:{index % torch.cuda.device_count()}"
+
+
 def run_point(point, data_path: str | Path, sweep_dir: str | Path, settings, *, device: str = "auto",
               threads: int = 1) -> dict[str, Any]:
     """Train, generate and evaluate one point into ``sweep_dir/point.id`` (the task a Dask worker runs).
@@ -146,6 +168,8 @@ def run_point(point, data_path: str | Path, sweep_dir: str | Path, settings, *, 
     try:
         if threads > 0:
             torch.set_num_threads(threads)
+        device = point_device(device)
+        record["device"] = device
         train(point.config, data_path, pdir, resume=True, device=device, progress=False)
         ckpt = load_checkpoint(pdir / "best.pt", device=device)
         write_history(pdir, read_json_history(pdir / "last.pt"))  # history matches last.pt even after a kill

@@ -113,7 +113,8 @@ def _client(workers: int | None, scheduler: str | None):
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}); "
                               "check the address (tcp://HOST:8786) or drop --scheduler for a local cluster") from None
     n = workers or default_workers()
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    # ":0": the scheduler's HTTP routes on a free port (a fixed one clashes with other clusters on the machine)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
@@ -148,9 +149,6 @@ def run_sweep(spec, data_path: str | Path, out_dir: str | Path, *, workers: int 
     if stale and not redo_stale:
         raise ConfigError(f"{len(stale)} point(s) in {out_dir} were run with another config or evaluation "
                           f"(e.g. {stale[0].point.id}); pass --redo-stale to re-run them or choose another --out")
-    for pp in stale:  # ours (point.json), so safe to clear
-        shutil.rmtree(out_dir / pp.point.id)
-    out_dir.mkdir(parents=True, exist_ok=True)
     records = {pp.point.id: None for pp in planned}
     todo = []
     for pp in planned:
@@ -162,9 +160,12 @@ def run_sweep(spec, data_path: str | Path, out_dir: str | Path, *, workers: int 
     if todo:
         own = client is None
         cluster = None
-        if own:
+        if own:  # connect first: an unreachable scheduler leaves nothing behind
             client, cluster = _client(workers, scheduler)
         try:
+            for pp in stale:  # ours (point.json), so safe to clear
+                shutil.rmtree(out_dir / pp.point.id)
+            out_dir.mkdir(parents=True, exist_ok=True)
             records.update(_submit_all(client, todo, data_path, out_dir, spec, device, threads, progress, tqdm))
         finally:
             if own:

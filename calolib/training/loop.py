@@ -169,7 +169,8 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         epoch, step, history, best_val = 0, 0, [], math.inf
         ddp.seed_rank(config.seed)  # [ddp] ranks > 0 draw their own relaxation noise
     # [ddp] the loss terms as one module forward (DistributedDataParallel over every parameter, RBM included)
-    forward_terms = ddp.loss_forward(model, lambda: _amp(config, dev), find_unused=config.scheme != "joint")
+    forward_terms = ddp.loss_forward(model, lambda: _amp(config, dev), find_unused=config.scheme != "joint"
+                                     or getattr(model.config, "prior", "rbm") != "rbm")
     if ddp.is_main:  # [ddp] rank 0 writes
         atomic_write_bytes(out_dir / "config.json", json.dumps(config_to_dict(config), indent=1).encode())
 
