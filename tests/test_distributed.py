@@ -173,3 +173,31 @@ def test_uneven_split_is_one_clear_error():
         ctx.check_config(tiny_config(batch_size=16, n_neg_chains=15))
     with pytest.raises(ConfigError, match="n_neg_chains=16 must be a multiple of the 3 ranks"):
         ctx.check_config(tiny_config(batch_size=15, n_neg_chains=16))
+
+
+def test_resume_with_another_number_of_ranks_cuts_the_chain_union():
+    """A checkpoint of 4 ranks x 2 chains resumed by rank 1 of 2: that rank takes union rows 4..7."""
+    from calolib.models import QVAE
+    from calolib.training.checkpoint import rng_state
+    from calolib.training.distributed import DistContext
+    from calolib.training.steps import NegativePhase
+    from calolib.training.testing import tiny_config
+
+    model = QVAE(tiny_config().model)
+    z = (torch.rand(8, model.n_latent, generator=torch.Generator().manual_seed(5)) < 0.5).float()
+    donor = NegativePhase(model, 8, seed=0)
+    donor.chains.z = z
+    state = {"chains": donor.state_dict(), "rng": rng_state(), "config": {"seed": 0}, "epoch": 3,
+             "ddp": {"world_size": 4, "chains": [], "rng": []}}
+    with torch.random.fork_rng(devices=[]):
+        for rank, rows in ((0, slice(0, 4)), (1, slice(4, 8))):
+            mine = NegativePhase(model, 4, seed=1_000_003 * rank)
+            DistContext(rank=rank, world_size=2).restore(mine, state)
+            assert torch.equal(mine.z, z[rows]), rank
+        single = NegativePhase(model, 8, seed=0)
+        DistContext().restore(single, state)  # one process: the whole union
+        assert torch.equal(single.z, z)
+    ctx = DistContext(rank=1, world_size=2)
+    assert ctx.shard(torch.arange(8)).tolist() == [4, 5, 6, 7]
+    with pytest.raises(Exception, match="cannot be split over 2 ranks"):
+        ctx.shard(torch.arange(1))

@@ -6,6 +6,7 @@ Run it::
     calolib train --data data/synthetic_ds2.h5 --out runs/quick --resume --epochs 20   # continue / extend
     calolib train --data data/synthetic_ds2.h5 --out runs/ts --set scheme=two_stage --set ae_epochs=5
     python -c "from calolib.training import train, get_preset; train(get_preset('quick'), 'data/synthetic_ds2.h5', 'runs/q')"
+    torchrun --nproc-per-node 2 -m calolib train --data ... --out runs/ddp   # DDP: calolib.training.distributed
 
 One optimisation step (joint scheme) on a batch ``x (B, V)`` of preprocessed voxels with energies ``e (B,)``::
 
