@@ -115,7 +115,7 @@ def _client(workers: int | None, scheduler: str | None):
     n = workers or default_workers()
     # ":0": the scheduler's HTTP routes on a free port (a fixed one clashes with other clusters on the machine)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=logging.ERROR)
+                           silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
