@@ -42,13 +42,20 @@ data: $(STAMP)
 reports: $(STAMP) data
 	$(BIN)/calolib reports --preset $(PRESET)
 
+# JupyterLab at the project root (so jupytext.toml is found and .py/.ipynb pairing works), opened on
+# notebooks/; jupyter/ holds the settings shipped with the repo (a double-click opens a .py as a notebook).
+# Headless: make lab LAB_ARGS="--no-browser --ServerApp.ip=127.0.0.1 --port 8899"
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	env -u MPLBACKEND JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/calolib bench synthetic
 	$(BIN)/calolib bench sampler
 	$(BIN)/calolib bench generate
+	$(BIN)/calolib bench widget
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -21,16 +21,61 @@ Example:
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from calolib.errors import ConfigError, SamplerError
+from calolib.errors import ConfigError, PlausibilityWarning, SamplerError
 from calolib.showers import Showers
 
 __all__ = ["generate", "generate_from_checkpoint", "sample_energies", "shower_separation", "separation_power_1d"]
 
+
+#: the largest incident energy the float32 networks can take, MeV
+MAX_E_INC_MEV = float(np.finfo(np.float32).max)
+
+
+def _check_energy_args(n: int, energies, energy, seed) -> None:
+    """[reliability] argument checks of sample_energies: finite, positive, float32-representable, a valid seed."""
+    from calolib.checks import check_seed
+
+    check_seed(seed)
+    for v in ([energy] if energy is not None else []) + (list(energies) if energies is not None else []):
+        if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
+            raise ConfigError(f"incident energies must be finite numbers of MeV, got {v!r}")
+        if v > MAX_E_INC_MEV:
+            raise ConfigError(f"incident energy {v:g} MeV is beyond the float32 range of the model ({MAX_E_INC_MEV:.3g} MeV)")
+
+
+def _check_generate_args(model, e_all: np.ndarray, seed, sampler, sampler_kwargs, n_gibbs_steps) -> None:
+    """[reliability] argument checks of generate: float32 range, memory of the output, sampler options,
+    and a warning for incident energies outside the range the model's conditioning was trained on (M3)."""
+    from calolib.checks import check_memory, check_seed, format_bytes
+    from calolib.samplers.options import check_sampler_options
+
+    check_seed(seed)
+    if e_all.size and float(np.max(e_all)) > MAX_E_INC_MEV:
+        raise ConfigError(f"incident energy {float(np.max(e_all)):g} MeV is beyond the float32 range of the model "
+                          f"({MAX_E_INC_MEV:.3g} MeV)")
+    need = e_all.size * (int(model.n_voxels) * 4 + 8)
+    check_memory(need, f"{e_all.size} generated showers ({format_bytes(need)})",
+                 "generate fewer per call (calolib generate streams any --n to disk)")
+    if isinstance(sampler, str):
+        kw = dict(sampler_kwargs or {})
+        if sampler.lower() == "gibbs":
+            kw.setdefault("n_steps", n_gibbs_steps)
+        check_sampler_options(sampler, kw, unknown="keep")
+    cfg = getattr(model, "config", None)
+    lo, hi = getattr(cfg, "einc_min", None), getattr(cfg, "einc_max", None)
+    if lo and hi and e_all.size:
+        e_lo, e_hi = float(e_all.min()), float(e_all.max())
+        if e_lo < lo * (1 - 1e-6) or e_hi > hi * (1 + 1e-6):
+            n_out = int(np.sum((e_all < lo * (1 - 1e-6)) | (e_all > hi * (1 + 1e-6))))
+            warnings.warn(f"{n_out} of {e_all.size} incident energies ({e_lo:.4g} .. {e_hi:.4g} MeV) lie outside the "
+                          f"range the model was trained for ({lo:.4g} .. {hi:.4g} MeV); those showers are extrapolations",
+                          PlausibilityWarning, stacklevel=3)
 
 def sample_energies(n: int, *, energies: tuple[float, float] | None = None, energy: float | None = None,
                     seed: int = 0) -> np.ndarray:
@@ -38,6 +83,7 @@ def sample_energies(n: int, *, energies: tuple[float, float] | None = None, ener
     (default 1 GeV .. 1 TeV, the ds2/ds3 range)."""
     if n < 1:
         raise ConfigError(f"number of showers must be >= 1, got {n}")
+    _check_energy_args(n, energies, energy, seed)
     if energy is not None and energies is not None:
         raise ConfigError("give either a fixed energy or an energy range, not both")
     if energy is not None:
@@ -103,6 +149,7 @@ def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 1
         raise ConfigError("incident energies must be finite and > 0 MeV")
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    _check_generate_args(model, e_all, seed, sampler, sampler_kwargs, n_gibbs_steps)
     model = model.to(dev).eval()
     smp = _make_sampler(sampler, n_gibbs_steps, sampler_kwargs)
     gen = torch.Generator(device=dev).manual_seed(int(seed))

@@ -4,16 +4,19 @@ decoder's incident energy E′?
 :class:`DecoderExplorer` holds a trained QVAE, its preprocessing and a few validation showers.  A
 latent code z comes from the encoder applied to a chosen event (``sampler="encoder"``) or from the
 RBM prior sampled with a sampler (``"gibbs"``, ``"sa"``, ...) with the event's E_inc code clamped;
-``seed`` picks the draw.  :meth:`DecoderExplorer.update` decodes z at E′ and returns the shower in MeV;
-:meth:`DecoderExplorer.draw` shows five layer images, the longitudinal profile against the event's
-truth, and the event's MSE(x, x̂(E′)) curve over a log grid of E′ with the current E′ marked.
+``seed`` picks the draw.  :meth:`DecoderExplorer.update` decodes z at E′ and returns the shower in MeV.
+Every decoding goes through one method, :meth:`DecoderExplorer._decode_batch` (adapt it, and only it,
+when the model's decoder changes).
 
 Latent codes are cached on ``(event, seed, sampler)`` and decoded showers on ``(event, seed, sampler,
 E′)`` (``functools.lru_cache``), so moving a slider back and forth is instant.
-:meth:`DecoderExplorer.widget` builds the ipywidgets UI (a log-scale ``FloatLogSlider`` for E′ with
-``continuous_update=False``, sliders for the event and the seed, a dropdown for the sampler) through
-``ipywidgets.interactive``; :meth:`DecoderExplorer.static_sweep` draws the same views for a list of
-E′ values (what a headless papermill run shows).
+:meth:`DecoderExplorer.widget` builds the ipywidgets UI (:mod:`calolib.widget_view`: a log-scale E′
+slider, event and seed sliders, a latent-source dropdown, and one persistent figure whose artists are
+updated in place and shown as a PNG — a slider move costs a decode plus one Agg draw, not a rebuilt
+figure).  :meth:`DecoderExplorer.draw` draws one setting into a new figure and
+:meth:`DecoderExplorer.static_sweep` a list of E′ values (what a headless papermill run shows);
+:meth:`DecoderExplorer.sweep_shapes` and :func:`shower_shape` measure what changes with E′ (energy,
+depth = centre of gravity in layers, longitudinal and radial widths).
 
 Example:
     >>> import numpy as np
@@ -41,7 +44,7 @@ import numpy as np
 
 from calolib.errors import CalolibError
 
-__all__ = ["DecoderExplorer", "DecodedShower"]
+__all__ = ["DecoderExplorer", "DecodedShower", "shower_shape"]
 
 
 def __dir__():
@@ -245,26 +248,111 @@ class DecoderExplorer:
         ax_mse.legend(fontsize=9)
         return fig
 
-    # ------------------------------------------------------------------ widgets
-    def widget(self, *, event: int = 0, seed: int = 0, sampler: str | None = None):
-        """The ipywidgets UI: ``ipywidgets.interactive`` over E′ (log slider), event, seed and sampler."""
-        import ipywidgets as widgets
+    # ------------------------------------------------------------------ shapes of a sweep
+    def sweep_shapes(self, energies, seed: int = 0, sampler: str = "encoder", event: int = 0) -> dict[str, np.ndarray]:
+        """:func:`shower_shape` of the shower decoded at each E′ of ``energies`` (MeV), plus ``"e_prime"``.
+
+        The event's own shape is :func:`shower_shape` of ``self.showers.showers[event]``.
+        """
+        energies = np.asarray([float(e) for e in energies])
+        decoded = np.stack([self.update(e, seed, sampler, event).shower for e in energies])
+        return {"e_prime": np.array([float(np.float32(e)) for e in energies]),
+                **shower_shape(decoded, self.showers.geometry, e_ref=energies)}
+
+    def data_shapes(self) -> dict[str, np.ndarray]:
+        """:func:`shower_shape` of the explorer's own (truth) showers, ``e_ratio`` against their E_inc."""
+        return shower_shape(self.showers.showers, self.showers.geometry, e_ref=self.showers.energies)
+
+    def transform_scales(self) -> bool:
+        """Whether the inverse preprocessing multiplies a fixed decoder output by E′ (x̂ -> E′ · f(x̂)), checked
+        on one event: then E_dep ∝ E′ whatever the decoder does, and only E_dep/E′ shows the decoder's part."""
+        x = self._x[:1]
+        low, high = (np.asarray(self.transform.inverse(np.array([e]), x), dtype=np.float64) for e in (1e4, 1e5))
+        return bool(high.sum() > 0 and np.allclose(high, 10 * low, rtol=1e-4, atol=1e-9))
+
+    def plot_shapes(self, energies, seed: int = 0, sampler: str = "encoder", event: int = 0):
+        """E_dep/E′, depth (centre of gravity, layers) and RMS radius (mm) of the decoded shower against E′,
+        beside the event's truth and the data's depth trend; returns the figure."""
         import matplotlib.pyplot as plt
 
-        e0 = float(self.showers.energies[event])
-        controls = {
-            "e_inc": widgets.FloatLogSlider(value=e0, base=10, min=3, max=6, step=0.02, continuous_update=False,
-                                            description="E′ [MeV]", readout_format=".3g"),
-            "seed": widgets.IntSlider(value=seed, min=0, max=99, continuous_update=False, description="latent seed"),
-            "sampler": widgets.Dropdown(options=list(self.samplers), value=sampler or self.samplers[0],
-                                        description="latent from"),
-            "event": widgets.IntSlider(value=event, min=0, max=len(self.showers) - 1, continuous_update=False,
-                                       description="event"),
-        }
+        from calolib.plotting.style import COLORS, label_axes, use_style
+        from calolib.reports.takeaways.explorer import data_depth_slope
 
-        def show(e_inc, seed, sampler, event):
-            fig = self.draw(e_inc, seed, sampler, event)
-            plt.show()
-            plt.close(fig)  # the inline backend has shown it; never accumulate figures
+        use_style()
+        dec = self.sweep_shapes(energies, seed, sampler, event)
+        data = self.data_shapes()
+        e_true = float(self.showers.energies[event])
+        fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+        e_data = np.asarray(self.showers.energies, dtype=np.float64)
+        for ax, key, ylabel in zip(axes, ("e_ratio", "depth", "radial_width"),
+                                   ("E_dep / E′ (data: E_dep / E_inc)", "centre of gravity [layer]", "RMS radius [mm]")):
+            ax.plot(e_data, data[key], ".", ms=5, color="0.6", label="data showers (at their E_inc)")
+            ax.plot(dec["e_prime"], dec[key], "o-", ms=3, color=COLORS[1], label=f"event {event} decoded at E′")
+            ax.plot([e_true], [data[key][event]], "*", ms=13, color=COLORS[0], label=f"event {event} (truth)")
+            label_axes(ax, "E′ (data: E_inc) [MeV]", ylabel, logx=True)
+        slope, _ = data_depth_slope(e_data, data["depth"])
+        if np.isfinite(slope):
+            x = np.log10(e_data)
+            ok = np.isfinite(data["depth"])
+            line = np.geomspace(e_data.min(), e_data.max(), 20)
+            axes[1].plot(line, data["depth"][ok].mean() + slope * (np.log10(line) - x[ok].mean()), "--", color=COLORS[0],
+                         lw=1, label=f"data trend ({slope:+.2f} layers/decade)")
+        for ax in axes:
+            ax.legend(fontsize=9, loc="best")
+        return fig
 
-        return widgets.interactive(show, **controls)
+    def clear_cache(self) -> None:
+        """Forget every cached latent code, decoding and MSE curve (e.g. before timing)."""
+        for f in (self._latent, self._decode, self._curve):
+            f.cache_clear()
+
+    # ------------------------------------------------------------------ widgets
+    def view(self, **kw):
+        """A persistent :class:`~calolib.widget_view.ExplorerView` figure (update artists, render PNG)."""
+        from calolib.widget_view import ExplorerView
+
+        return ExplorerView(self, **kw)
+
+    def widget(self, *, event: int = 0, seed: int = 0, sampler: str | None = None, continuous: bool = False,
+               dpi: float = 80):
+        """The ipywidgets UI (:class:`~calolib.widget_view.ExplorerWidget`): a log-scale E′ slider, event and
+        seed sliders and a latent-source dropdown above a live picture that is updated in place.
+
+        ``continuous=True`` re-decodes while a slider is dragged (else on release).
+        """
+        from calolib.widget_view import ExplorerWidget
+
+        return ExplorerWidget(self, event=event, seed=seed, sampler=sampler, continuous=continuous, dpi=dpi)
+
+
+def shower_shape(showers, geometry, *, e_ref=None) -> dict[str, np.ndarray]:
+    """Energy, depth and widths of showers ``(N, V)`` MeV (or ``(V,)``), each ``(N,)``.
+
+    * ``e_dep``: total energy (MeV); ``e_ratio``: ``e_dep / e_ref`` when ``e_ref`` (MeV, ``(N,)``) is given;
+    * ``depth``: longitudinal centre of gravity, the energy-weighted mean layer index (layers);
+    * ``long_width``: energy-weighted RMS of the layer index about it (layers);
+    * ``radial_width``: energy-weighted RMS radius of the voxel centres over the whole shower (mm).
+
+    Empty showers give NaN shapes.
+
+    Example:
+        >>> v = np.zeros(6480); v[0] = 1.0; v[144 * 2] = 3.0            # layer 0 and layer 2, innermost ring
+        >>> s = shower_shape(v, "ds2", e_ref=[8.0])
+        >>> float(s["e_dep"][0]), float(s["e_ratio"][0]), float(s["depth"][0]), round(float(s["long_width"][0]), 3)
+        (4.0, 0.5, 1.5, 0.866)
+    """
+    from calolib.geometry import get_geometry
+
+    geo = get_geometry(geometry)
+    v = np.atleast_2d(np.asarray(getattr(showers, "showers", showers), dtype=np.float64))
+    e_layer = geo.layer_energies(v)  # (N, L)
+    e_dep = v.sum(axis=1)
+    idx = np.arange(geo.n_layers, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = (e_layer * idx).sum(1) / e_dep
+        long_width = np.sqrt(np.maximum((e_layer * idx**2).sum(1) / e_dep - depth**2, 0.0))
+        radial_width = np.sqrt((v * np.asarray(geo.voxel_r, dtype=np.float64) ** 2).sum(1) / e_dep)
+    out = {"e_dep": e_dep, "depth": depth, "long_width": long_width, "radial_width": radial_width}
+    if e_ref is not None:
+        out["e_ratio"] = e_dep / np.asarray(e_ref, dtype=np.float64).reshape(-1)
+    return out

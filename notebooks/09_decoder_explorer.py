@@ -19,18 +19,19 @@
 # longitudinal profile against the event's truth, and the event's MSE(x, x̂(E′)) curve with the current
 # E′ marked (the seed-003 question: where does the decoder reproduce the shower best?).
 #
-# In JupyterLab set `interactive = True` and use the sliders (decodings are cached, so revisiting a
-# setting is instant). In a batch run (papermill) the report shows a static sweep over `sweep_energies`.
+# In JupyterLab set `interactive = True` and use the sliders: the picture is one persistent figure
+# whose artists are updated in place (`calolib bench widget` times a slider move), and decodings are
+# cached. In a batch run (papermill) the report shows a static sweep over `sweep_energies`.
 
 # %% tags=["parameters"]
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file; its last n_events can be explored
 run_dir: str = "reports/runs/quick"  # the trained run (its best.pt)
-n_events: int = 50  # validation events held by the explorer
+n_events: int = 50  # validation events held by the explorer (also the data's depth-vs-E_inc trend)
 event: int = 0  # the event shown first
 sampler: str = "encoder"  # latent code from: encoder, gibbs or sa
 samplers: list = ["encoder", "gibbs", "sa"]  # latent sources offered in the dropdown
-sweep_energies: list = [3000.0, 30000.0, 300000.0]  # E′ values (MeV) of the static sweep
-n_grid: int = 24  # E′ values of the MSE curve
+sweep_energies: list = [3000.0, 30000.0, 300000.0]  # E′ values (MeV) of the static sweep and the take-aways
+n_grid: int = 24  # E′ values of the MSE curve and of the shape curves
 interactive: bool = False  # True: show the ipywidgets sliders (JupyterLab); False: a static sweep
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # latent draw
@@ -42,6 +43,8 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from calolib.reports.notebook import setup, save_results
+from calolib.reports.takeaways import show, to_results
+from calolib.reports.takeaways.explorer import data_depth_slope, explorer_takeaways
 from calolib.widgets import DecoderExplorer
 
 setup()
@@ -57,20 +60,49 @@ else:
     plt.show()
 
 # %% [markdown]
-# Each row decodes the same latent code at a different E′; the colour scale is shared, so a decoder that
-# uses its conditioning makes the showers brighter and deeper as E′ grows. The bottom-right curve is the
-# reconstruction error of this event against E′, the dashed line its true energy.
+# Each row decodes the same latent code at a different E′ on one shared colour scale (voxel energy in MeV);
+# the bottom-right curve is this event's reconstruction error against E′, the dashed line its true energy.
+# Below, what actually changes with E′: the decoded energy fraction E_dep/E′, the depth (longitudinal centre
+# of gravity, in layers) and the radial width (energy-weighted RMS radius), with the event's own values (★)
+# and, for the depth, the trend of the data's showers with their E_inc.
 
 # %%
-decoded = [explorer.update(e, seed, sampler, event) for e in sweep_energies]
+explorer.plot_shapes(explorer.grid, seed=seed, sampler=sampler, event=event)
+plt.show()
+
+# %%
+shapes = explorer.sweep_shapes(sweep_energies, seed, sampler, event)
+data = explorer.data_shapes()
+slope, slope_err = data_depth_slope(explorer.showers.energies, data["depth"])
+takeaways = explorer_takeaways(shapes, transform_scales=explorer.transform_scales(),
+                               ratio_true=float(data["e_ratio"][event]), data_slope=slope, data_slope_err=slope_err)
+summary_md = show(takeaways)  # displayed as Markdown
+
+# %%
 curve = explorer.mse_curve(event, seed, sampler)
+ratio = shapes["e_ratio"]
 results = {
     "event": event,
     "true_e_inc": float(explorer.showers.energies[event]),
-    "sweep_energies": [d.e_inc for d in decoded],
-    "decoded_e_total": [d.total_energy for d in decoded],
+    "sweep_energies": shapes["e_prime"].tolist(),
+    "decoded_e_total": shapes["e_dep"].tolist(),
+    "decoded_e_ratio": ratio.tolist(),
+    "decoded_depth_layers": shapes["depth"].tolist(),
+    "decoded_long_width_layers": shapes["long_width"].tolist(),
+    "decoded_radial_width_mm": shapes["radial_width"].tolist(),
+    "event_e_ratio": float(data["e_ratio"][event]),
+    "event_depth_layers": float(data["depth"][event]),
+    "data_depth_slope_per_decade": slope,
+    "data_depth_slope_err": slope_err,
+    "transform_scales_with_e": explorer.transform_scales(),
     "mse_argmin_e": float(explorer.grid[int(np.argmin(curve))]),
     "sampler": sampler,
     "interactive": interactive,
+    "headline": {
+        "decoded E_dep/E′ spread over the sweep [%]": 100 * float((ratio.max() - ratio.min()) / np.median(ratio)),
+        "decoded depth change [layers/decade of E′]": takeaways[1].numbers["slope"],
+        "data depth trend [layers/decade of E_inc]": {"value": slope, "err": slope_err},
+    },
+    "takeaways": to_results(takeaways),
 }
 results_path = save_results(out_dir, "09_decoder_explorer", results)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import calolib
-from calolib.errors import CheckpointError
+from calolib.errors import CheckpointError, OutputError
 from calolib.training import load_checkpoint, read_checkpoint, save_checkpoint, train
 from calolib.training.checkpoint import FORMAT, FORMAT_VERSION, rng_state, set_rng_state
 from calolib.training.testing import tiny_config, write_tiny_dataset
@@ -118,7 +118,7 @@ def test_atomic_write_leaves_old_file_and_no_temp_on_failure(tmp_path, monkeypat
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", failing_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="disk full"):  # one line for the CLI, not a raw OSError
         save_checkpoint(p, {"format": FORMAT, "format_version": FORMAT_VERSION, "epoch": 2})
     monkeypatch.undo()
     assert p.read_bytes() == before

@@ -35,6 +35,7 @@ def fake_simulate(monkeypatch):
 
     fake = types.ModuleType("calolib.synthetic")
     fake.simulate, fake.calls, fake.fail_at = simulate, calls, None
+    fake.model_version = lambda: "test-0"
     monkeypatch.setitem(sys.modules, "calolib.synthetic", fake)
     return fake
 
@@ -73,18 +74,24 @@ def test_make_if_missing(tmp_path, capsys, fake_simulate):
                          "--if-missing", "--no-progress")
     assert rc == 0 and fake_simulate.calls == [] and "nothing to do" in stdout
     assert len(load_showers(out)) == 4
-    # a corrupt file is rebuilt
+    # a file that is not a valid shower file is not replaced without --force (it may be someone's data)
     out.write_bytes(b"garbage" * 100)
     rc, _, err = _run(capsys, "data", "make", "--n", "5", "--geometry", "ds1-photons", "--out", str(out),
                       "--if-missing", "--no-progress")
+    assert rc == 2 and "--force" in err and out.read_bytes() == b"garbage" * 100
+    rc, _, err = _run(capsys, "data", "make", "--n", "5", "--geometry", "ds1-photons", "--out", str(out),
+                      "--if-missing", "--force", "--no-progress")
     assert rc == 0 and "rebuilding" in err and len(load_showers(out)) == 5
     # a valid file of another geometry is an error, not silently replaced
     rc, _, err = _run(capsys, "data", "make", "--n", "5", "--geometry", "ds2", "--out", str(out),
                       "--if-missing", "--no-progress")
     assert rc == 2 and "ds1-photons" in err and len(err.strip().splitlines()) == 1
-    # without --if-missing an existing file is replaced
+    # without --if-missing an existing file is refused, and replaced only with --force
+    rc, _, err = _run(capsys, "data", "make", "--n", "2", "--geometry", "ds1-photons", "--out", str(out),
+                      "--no-progress")
+    assert rc == 2 and "already exists" in err and len(load_showers(out)) == 5
     rc, _, _ = _run(capsys, "data", "make", "--n", "2", "--geometry", "ds1-photons", "--out", str(out),
-                    "--no-progress")
+                    "--no-progress", "--force")
     assert rc == 0 and len(load_showers(out)) == 2
 
 

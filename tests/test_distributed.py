@@ -189,14 +189,16 @@ def test_resume_with_another_number_of_ranks_cuts_the_chain_union():
     donor.chains.z = z
     state = {"chains": donor.state_dict(), "rng": rng_state(), "config": {"seed": 0}, "epoch": 3,
              "ddp": {"world_size": 4, "chains": [], "rng": []}}
-    with torch.random.fork_rng(devices=[]):
-        for rank, rows in ((0, slice(0, 4)), (1, slice(4, 8))):
-            mine = NegativePhase(model, 4, seed=1_000_003 * rank)
-            DistContext(rank=rank, world_size=2).restore(mine, state)
-            assert torch.equal(mine.z, z[rows]), rank
-        single = NegativePhase(model, 8, seed=0)
-        DistContext().restore(single, state)  # one process: the whole union
-        assert torch.equal(single.z, z)
+    for rank, rows in ((0, slice(0, 4)), (1, slice(4, 8))):
+        mine = NegativePhase(model, 4, seed=1_000_003 * rank)
+        local = DistContext(rank=rank, world_size=2).local_state(state, mine)
+        mine.load_state_dict(local["chains"])
+        assert torch.equal(mine.z, z[rows]), rank
+        assert (local["rng"] is state["rng"]) == (rank == 0)  # rank 1: a fresh stream of its own
+    assert DistContext().local_state(state, None) is state  # one process resumes the whole union
+    single = NegativePhase(model, 8, seed=0)
+    single.load_state_dict(state["chains"])
+    assert torch.equal(single.z, z)
     ctx = DistContext(rank=1, world_size=2)
     assert ctx.shard(torch.arange(8)).tolist() == [4, 5, 6, 7]
     with pytest.raises(Exception, match="cannot be split over 2 ranks"):

@@ -149,36 +149,42 @@ def test_09_decoder_explorer(tiny_data, tiny_run, tmp_path):
     e = res["decoded_e_total"]
     assert res["sweep_energies"] == [3000.0, 30000.0, 300000.0] and len(e) == 3
     assert e[0] < e[1] < e[2]  # a higher decoder energy gives a more energetic shower
+    assert np.allclose(res["decoded_e_ratio"], np.array(e) / np.array(res["sweep_energies"]))
     assert 1e3 <= res["mse_argmin_e"] <= 1e6
+    # the take-aways are chosen by this run's numbers
+    said = {t["key"]: t for t in res["takeaways"]}
+    assert set(said) == {"energy_scaling", "depth_trend", "width_trend"}
+    spread = np.ptp(res["decoded_e_ratio"]) / np.median(res["decoded_e_ratio"])
+    assert (said["energy_scaling"]["verdict"] == "flat") == (spread <= 0.03)
+    slope = (res["decoded_depth_layers"][-1] - res["decoded_depth_layers"][0]) / 2  # two decades of E'
+    assert np.isclose(said["depth_trend"]["numbers"]["slope"], slope)
+    assert ("gets deeper" in said["depth_trend"]["text"]) == (slope > 0.2)
+    assert set(res["headline"]) >= {"decoded E_dep/E′ spread over the sweep [%]"}
 
 
 def test_decoder_slider_drives_the_decoding(tiny_data, tiny_run):
-    """The ipywidgets UI: moving the E' slider re-decodes; the shower changes and the cache serves repeats."""
+    """The live widget on a trained run: a slider move re-decodes into the same figure; the cache serves repeats."""
     import matplotlib
 
     matplotlib.use("agg")
     from calolib.widgets import DecoderExplorer
 
     explorer = DecoderExplorer.from_run(tiny_run, tiny_data, n_events=5, device="cpu", grid=np.geomspace(1e3, 1e6, 6))
-    ui = explorer.widget(event=2, seed=1)
-    sliders = {c.description: c for c in ui.children if hasattr(c, "description")}
-    e_slider = sliders["E′ [MeV]"]
-    assert type(e_slider).__name__ == "FloatLogSlider" and e_slider.continuous_update is False
-    ui.update()
-    first = explorer.last
+    ui = explorer.widget(event=2, seed=1, dpi=40)
+    fig, first = ui.view.figure, explorer.last
     assert first.event == 2 and np.isclose(first.e_inc, explorer.showers.energies[2], rtol=1e-6)
+    e_slider = ui.controls["e_inc"]
     e_slider.value = 2e3 if first.e_inc > 1e4 else 5e5  # moving the slider re-runs the callback
     second = explorer.last
-    assert np.isclose(second.e_inc, e_slider.value, rtol=1e-6)
+    assert np.isclose(second.e_inc, e_slider.value, rtol=1e-6) and ui.view.figure is fig
     assert np.array_equal(first.z, second.z)  # same latent code ...
     assert not np.allclose(first.shower, second.shower)  # ... decoded differently
     again = explorer.update(first.e_inc, 1, "encoder", 2)
     assert again.shower is first.shower  # served from the cache
-    sliders["latent from"].value = "gibbs"
+    ui.controls["sampler"].value = "gibbs"
     assert explorer.last.sampler == "gibbs" and explorer.last.z.shape == first.z.shape
-    fig = explorer.draw(5e4, 1, "encoder", 2)  # what the slider callback draws: 5 layers, profile, MSE curve
-    assert len(fig.axes) == 5 + 1 + 1 + 1  # (+ the colour bar)
-    assert sum(ax.name == "polar" for ax in fig.axes) == 5
+    static = explorer.draw(5e4, 1, "encoder", 2)  # the static view: 5 layers, profile, MSE curve (+ colour bar)
+    assert len(static.axes) == 5 + 1 + 1 + 1 and sum(ax.name == "polar" for ax in static.axes) == 5
 
 
 def test_11_sweep(tiny_data, tmp_path):

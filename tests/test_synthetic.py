@@ -74,7 +74,7 @@ def test_bad_input_raises_one_line_calolib_error(kwargs):
 
 
 @pytest.mark.parametrize("kwargs", [{"sampling_term": 0.0}, {"tail_sigma": -0.1}, {"spot_shape": float("nan")},
-                                    {"calibration": "gev"}, {"backscatter_fraction": 1.5}, {"sigma_scale": "1"}])
+                                    {"calibration": "gev"}, {"transport_fraction": 1.5}, {"sigma_scale": "1"}])
 def test_bad_params_raise_config_error(kwargs):
     with pytest.raises(ConfigError):
         SyntheticParams(**kwargs)
@@ -192,6 +192,32 @@ def test_layer_correlations_neighbours_positive_early_late_negative(fixed_energy
     c = np.corrcoef(le.T)
     assert min(c[9, 10], c[10, 11], c[11, 12]) > 0.5
     assert c[3, 20] < -0.2  # a late-starting shower has less energy early and more late
+
+
+def _g4_distance(n: int, seed: int) -> tuple[float, np.ndarray]:
+    """||PCC - PCC_G4||_F of the layer energies of ``simulate(n, "ds2", seed)`` (threshold applied) and the rows."""
+    from calolib import reference
+
+    c = reference.layer_pcc(reference.layer_energies(simulate(n, "ds2", seed=seed)))
+    ref = reference.load_reference()
+    return reference.frobenius_distance(c, ref), reference.row_contributions(c, ref)
+
+
+@pytest.mark.slow
+def test_layer_correlations_match_geant4():
+    """Issue 12 acceptance on a seed the calibration never saw (tuned on seeds 1-3): 20,000 showers sit at most
+    2.0 from the Geant4 matrix (the level of the good published models; the previous model sat at 6.0), and no
+    single layer's row dominates."""
+    d, rows = _g4_distance(20_000, seed=11)
+    assert d <= 2.0
+    assert rows.max() < 0.6
+
+
+def test_layer_correlations_near_geant4_on_a_small_sample():
+    """A cheaper check of the same: 4,000 showers of a fresh seed (sampling noise adds ~0.3; the previous model
+    gave 5.5 here)."""
+    d, _ = _g4_distance(4000, seed=12)
+    assert d < 2.6
 
 
 def test_radial_containment_in_moliere_radii(fixed_energy_samples):

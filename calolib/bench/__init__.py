@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "synthetic": "calolib.bench.synthetic",
     "sampler": "calolib.bench.sampler",
     "generate": "calolib.bench.generate",
+    "widget": "calolib.bench.widget",
 }
 
 

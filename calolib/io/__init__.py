@@ -25,13 +25,14 @@ Example:
     (2, 'ds1-photons', 736.0)
 
 Modules: :mod:`~calolib.io.reader` (ShowerFile, load/iter), :mod:`~calolib.io.writer` (ShowerWriter,
-save), :mod:`~calolib.io.check` (whole-file check and summary).
+save), :mod:`~calolib.io.check` (whole-file check, summary, plausibility), :mod:`~calolib.io.files`
+(input/output checks, atomic writes, free space, stale temporaries).
 """
 from __future__ import annotations
 
 from calolib.errors import ShowerFileError
 from calolib.io._common import ENERGY_KEY, SHOWER_KEY
-from calolib.io.check import check_showers, format_summary
+from calolib.io.check import check_showers, format_summary, plausibility_warnings
 from calolib.io.reader import ShowerFile, iter_showers, load_showers
 from calolib.io.writer import ShowerWriter, save_showers
 
@@ -44,6 +45,7 @@ __all__ = [
     "iter_showers",
     "check_showers",
     "format_summary",
+    "plausibility_warnings",
     "ENERGY_KEY",
     "SHOWER_KEY",
 ]

@@ -9,7 +9,46 @@ from calolib.geometry import Geometry
 from calolib.io._common import PathLike, _merge_problems, _raise_problems, _rows_per_chunk, _value_problems
 from calolib.io.reader import ShowerFile
 
-__all__ = ["check_showers", "format_summary"]
+__all__ = ["check_showers", "format_summary", "plausibility_warnings"]
+
+#: mean E_dep/E_inc above this cannot come from a calorimeter (CaloChallenge: ~0.5-1); likely E_inc in GeV
+MAX_E_RATIO = 1.5
+#: ... and below this (but > 0) the voxel energies are likely in GeV while E_inc is in MeV
+MIN_E_RATIO = 1e-3
+#: lowest incident energy of the CaloChallenge datasets, MeV (ds1: 256 MeV, ds2/ds3: 1 GeV): a file whose
+#: largest E_inc is below it is probably in GeV; above 100 TeV, probably in keV
+E_INC_MIN_MEV = {"ds1-photons": 256.0, "ds1-pions": 256.0, "ds2": 1e3, "ds3": 1e3}
+E_INC_MAX_PLAUSIBLE_MEV = 1e8
+
+
+def plausibility_warnings(e_min: float | None, e_max: float | None, mean_e_ratio: float | None,
+                          geometry: str | None = None) -> list[str]:
+    """Warnings (one line each) for a file whose values are valid but look like the wrong units.
+
+    ``geometry`` sets the dataset's lowest nominal incident energy (:data:`E_INC_MIN_MEV`, default 256 MeV).
+
+    Example:
+        >>> plausibility_warnings(1.0, 1000.0, 696.0)[0][:44]
+        'mean E_dep/E_inc is 696, above 1.5: showers '
+        >>> plausibility_warnings(1e3, 1e6, 0.56)
+        []
+    """
+    out = []
+    if mean_e_ratio is not None and np.isfinite(mean_e_ratio):
+        if mean_e_ratio > MAX_E_RATIO:
+            out.append(f"mean E_dep/E_inc is {mean_e_ratio:.3g}, above {MAX_E_RATIO}: showers deposit more than the "
+                       "incident energy; is E_inc in GeV? CaloChallenge files are in MeV")
+        elif 0 < mean_e_ratio < MIN_E_RATIO:
+            out.append(f"mean E_dep/E_inc is {mean_e_ratio:.3g}, below {MIN_E_RATIO}: are the voxel energies in GeV? "
+                       "CaloChallenge files are in MeV")
+    lo, hi = E_INC_MIN_MEV.get(str(geometry), 256.0), E_INC_MAX_PLAUSIBLE_MEV
+    if e_max is not None and np.isfinite(e_max) and e_max < lo:
+        out.append(f"the largest incident energy is {e_max:.4g} MeV, below the {lo:g} MeV where the "
+                   f"{geometry or 'CaloChallenge'} data start: is E_inc in GeV? CaloChallenge files are in MeV")
+    if e_min is not None and np.isfinite(e_min) and e_min > hi:
+        out.append(f"the smallest incident energy is {e_min:.4g} MeV, above {hi:g} MeV: is E_inc in keV? "
+                   "CaloChallenge files are in MeV")
+    return out
 
 
 def check_showers(path: PathLike, *, geometry: str | Geometry | None = None,
@@ -19,7 +58,8 @@ def check_showers(path: PathLike, *, geometry: str | Geometry | None = None,
     Returns a JSON-able dict: ``path``, ``n_events``, ``geometry``, ``n_voxels``,
     ``e_inc_min_mev``/``e_inc_max_mev``, ``mean_sparsity`` (mean fraction of voxels below the
     geometry's evaluation threshold ``sparsity_threshold_mev``), ``mean_e_ratio`` (mean of
-    total deposited energy / E_inc), ``file_size_bytes``.
+    total deposited energy / E_inc), ``file_size_bytes`` and ``warnings`` (see
+    :func:`plausibility_warnings`).  The statistics of a file without events are ``None``.
 
     Raises:
         ShowerFileError: structural problems at once; value problems after the whole file was
@@ -50,17 +90,20 @@ def check_showers(path: PathLike, *, geometry: str | Geometry | None = None,
             sum_sparsity += float((s < thr).mean(axis=1).sum())
             sum_ratio += float((s.sum(axis=1, dtype=np.float64) / e).sum())
     _raise_problems(path, problems)
+    ratio = sum_ratio / n if n else None
     return {
         "path": str(path),
         "n_events": n,
         "geometry": g.name,
         "n_voxels": g.n_voxels,
-        "e_inc_min_mev": e_min if n else float("nan"),
-        "e_inc_max_mev": e_max if n else float("nan"),
-        "mean_sparsity": sum_sparsity / n if n else float("nan"),
+        "e_inc_min_mev": e_min if n else None,
+        "e_inc_max_mev": e_max if n else None,
+        "mean_sparsity": sum_sparsity / n if n else None,
         "sparsity_threshold_mev": thr,
-        "mean_e_ratio": sum_ratio / n if n else float("nan"),
+        "mean_e_ratio": ratio,
         "file_size_bytes": Path(path).stat().st_size,
+        "warnings": plausibility_warnings(e_min if n else None, e_max if n else None, ratio, g.name)
+        + ([] if n else ["the file holds no showers"]),
     }
 
 
@@ -80,6 +123,11 @@ def format_summary(summary: dict) -> str:
         f"file:          {summary['path']} ({size / scale:.1f} {unit})",
         f"events:        {summary['n_events']}",
         f"geometry:      {summary['geometry']} ({summary['n_voxels']} voxels)",
+    ]
+    if not summary["n_events"] or summary.get("e_inc_min_mev") is None:
+        lines.append("E_inc range:   - (no events)")
+        return "\n".join(lines)
+    lines += [
         f"E_inc range:   {summary['e_inc_min_mev']:.4g} - {summary['e_inc_max_mev']:.4g} MeV",
         f"mean sparsity: {summary['mean_sparsity']:.4f} (fraction of voxels < "
         f"{summary['sparsity_threshold_mev'] * 1e3:.4g} keV)",

@@ -12,6 +12,10 @@ from calolib.errors import GeometryError, ShowerFileError
 from calolib.geometry import Geometry, geometry_for_n_voxels, get_geometry
 from calolib.io._common import (ENERGY_KEY, SHOWER_KEY, PathLike, _check_values, _one_line, _raise_problems,
                                 _value_problems)
+from calolib.io.files import check_input_file
+
+#: what h5py raises on damaged metadata, dangling links and unreadable chunks
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
 from calolib.showers import Showers
 
 __all__ = ["ShowerFile", "iter_showers", "load_showers"]
@@ -37,25 +41,47 @@ class ShowerFile:
         (5, 'ds1-pions', [2000.0, 3000.0])
     """
 
-    def __init__(self, path: PathLike, *, geometry: str | Geometry | None = None):
+    def __init__(self, path: PathLike, *, geometry: str | Geometry | None = None, _inferred_from: str | None = None):
         self.path = Path(path)
-        if not self.path.exists():
+        self._inferred_from = _inferred_from
+        if not self.path.exists() and not self.path.is_symlink():
             raise ShowerFileError(f"{self.path}: no such file; create it with `calolib data make --out {self.path}` "
                                   "or point to a CaloChallenge .h5 file")
         if self.path.is_dir():
             raise ShowerFileError(f"{self.path}: is a directory, not an HDF5 shower file")
+        check_input_file(self.path, "HDF5 shower file")  # FIFOs, devices: refused before opening (no hang)
         try:
             self._h5 = h5py.File(self.path, "r")
         except OSError as exc:
-            raise ShowerFileError(f"{self.path}: not a readable HDF5 file (not HDF5 or truncated: {_one_line(exc)})") from None
+            raise ShowerFileError(_open_error(self.path, exc)) from None
         try:
             self._open_structure(geometry)
+        except ShowerFileError:
+            self._h5.close()
+            raise
+        except _H5_ERRORS as exc:
+            self._h5.close()
+            raise ShowerFileError(f"{self.path}: damaged HDF5 metadata ({_one_line(exc)}); the file is corrupt, "
+                                  "re-copy or regenerate it") from None
         except BaseException:
             self._h5.close()
             raise
 
+    def _check_link(self, key: str) -> None:
+        link = self._h5.get(key, getlink=True)
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+            try:
+                self._h5[key]
+            except _H5_ERRORS:
+                target = (f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else link.path)
+                kind = "external" if isinstance(link, h5py.ExternalLink) else "soft"
+                raise ShowerFileError(f"{self.path}: '{key}' is a dangling {kind} link to {target}; "
+                                      "copy the data into the file (h5copy) or fix the link") from None
+
     def _open_structure(self, geometry) -> None:
         h5, path = self._h5, self.path
+        for key in (ENERGY_KEY, SHOWER_KEY):
+            self._check_link(key)
         missing = [k for k in (ENERGY_KEY, SHOWER_KEY) if k not in h5]
         if missing:
             present = ", ".join(sorted(h5.keys())) or "none"
@@ -84,6 +110,10 @@ class ShowerFile:
         else:
             geometry = get_geometry(geometry)
             if geometry.n_voxels != n_vox:
+                if self._inferred_from is not None:
+                    raise ShowerFileError(f"{path}: showers have {n_vox} voxels but the first file "
+                                          f"{self._inferred_from} is {geometry.name!r} ({geometry.n_voxels} voxels); "
+                                          "files read together must share one geometry")
                 raise ShowerFileError(f"{path}: showers have {n_vox} voxels but geometry {geometry.name!r} "
                                       f"has {geometry.n_voxels}; drop the geometry argument to infer it")
         self.geometry: Geometry = geometry
@@ -95,6 +125,11 @@ class ShowerFile:
     @property
     def n_voxels(self) -> int:
         return int(self._s.shape[1])
+
+    @property
+    def voxel_dtype(self) -> np.dtype:
+        """dtype of the ``showers`` dataset as stored (float32 in CaloChallenge files)."""
+        return self._s.dtype
 
     def read(self, start: int = 0, stop: int | None = None, *, validate: bool = True) -> Showers:
         """Read showers ``[start, stop)`` (only those rows are read from disk) as :class:`Showers`.
@@ -110,7 +145,7 @@ class ShowerFile:
         try:
             e = np.asarray(self._e[start:stop]).reshape(-1)
             s = np.asarray(self._s[start:stop])
-        except (OSError, RuntimeError) as exc:
+        except _H5_ERRORS as exc:
             raise ShowerFileError(f"{self.path}: failed reading rows {start}-{stop} "
                                   f"(truncated or corrupt file: {_one_line(exc)})") from None
         if validate:
@@ -141,7 +176,7 @@ class ShowerFile:
         try:
             e = np.asarray(self._e[uniq]).reshape(-1)[inverse]
             s = np.asarray(self._s[uniq])[inverse] if uniq.size else np.zeros((0, self.n_voxels), self._s.dtype)
-        except (OSError, RuntimeError) as exc:
+        except _H5_ERRORS as exc:
             raise ShowerFileError(f"{self.path}: failed reading rows (truncated or corrupt file: {_one_line(exc)})") from None
         if validate:  # report file row numbers, not positions in the request
             problems = {k: (c, int(idx[r])) for k, (c, r) in _value_problems(e, s).items()}
@@ -168,6 +203,24 @@ class ShowerFile:
 
     def __repr__(self) -> str:
         return f"ShowerFile({str(self.path)!r}, n={len(self)}, geometry={self.geometry.name!r})"
+
+
+def _open_error(path: Path, exc: OSError) -> str:
+    """One line for a file h5py cannot open: locked by a writer, unreadable, or not HDF5 at all."""
+    text = _one_line(exc)
+    if "lock" in text.lower():
+        return (f"{path}: the file is open for writing in another process (HDF5 file lock); wait until that "
+                "process has finished, or set HDF5_USE_FILE_LOCKING=FALSE if the file is complete")
+    if isinstance(exc, PermissionError) or "Permission denied" in text:
+        return f"{path}: not readable (permission denied); check its permissions"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        head = b""
+    if any(head[o:o + 4] == b"\x89HDF" for o in (0, 512, 1024, 2048)):
+        return f"{path}: not a readable HDF5 file (truncated or damaged: {text}); re-copy or regenerate it"
+    return f"{path}: not a readable HDF5 file (no HDF5 signature: not HDF5 at all); expected a CaloChallenge .h5 file"
 
 
 def _as_paths(path: PathLike | Sequence[PathLike]) -> list[Path]:
@@ -201,11 +254,14 @@ def iter_showers(path: PathLike | Sequence[PathLike], batch_size: int = 10_000, 
         raise ShowerFileError(f"max_events must be >= 0, got {max_events}")
     remaining = None if max_events is None else int(max_events)
     skip = int(start)
+    first = None if geometry is not None else ""  # "" -> the geometry is inferred from the first file
     for p in _as_paths(path):
         if remaining == 0:
             return
-        with ShowerFile(p, geometry=geometry) as f:
+        with ShowerFile(p, geometry=geometry, _inferred_from=first or None) as f:
             geometry = f.geometry  # every later file must match the first
+            if first == "":
+                first = str(p)
             if skip >= len(f):
                 skip -= len(f)
                 continue

@@ -212,6 +212,14 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 
 
 def _validate(cfg: ModelConfig) -> None:
+    import math
+
+    for f in dataclasses.fields(cfg):  # nan compares False with every bound: an esum_weight=nan was silently "off"
+        v = getattr(cfg, f.name)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"ModelConfig.{f.name} must be a finite number, got {v}")
+    if not 0 <= cfg.seed <= 2**32 - 1:
+        raise ConfigError(f"ModelConfig.seed must be an integer in [0, {2**32 - 1}], got {cfg.seed}")
     for key, allowed in CHOICES.items():
         value = getattr(cfg, key)
         if value not in allowed:

@@ -1,32 +1,74 @@
 """Helpers that the study notebooks call (and nothing else): set up plotting, write results.
 
 Each notebook starts with :func:`setup` (inline figures even when ``MPLBACKEND=agg`` is set, the
-calolib plot style) and ends with :func:`save_results`, which writes ``<out_dir>/<name>.results.json``
-holding the study's key numbers; the report index shows them and the tests assert on them.
+calolib plot style, and paths that mean the same wherever the kernel was started) and ends with
+:func:`save_results`, which writes ``<out_dir>/<name>.results.json`` holding the study's key numbers;
+the report index shows them and the tests assert on them.
+
+Paths in the notebooks (``data/synthetic_ds2.h5``, ``reports/runs/quick``) are relative to the project
+root.  JupyterLab starts a notebook's kernel in the notebook's folder (``notebooks/``), so
+:func:`setup` moves the kernel's working directory to the project root when it finds itself inside the
+project tree (:func:`project_cwd`); ``calolib reports`` sets ``CALOLIB_KEEP_CWD=1`` so its kernels keep
+the working directory the runner chose.
 """
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 
 from calolib.jsonutil import to_jsonable
 
-__all__ = ["setup", "save_results", "to_jsonable", "rbm_snapshot_callback", "load_rbm_snapshots", "clear_run_dir",
-           "RUN_FILES"]
+__all__ = ["setup", "project_cwd", "save_results", "to_jsonable", "rbm_snapshot_callback", "load_rbm_snapshots",
+           "clear_run_dir", "RUN_FILES"]
 
 
 def __dir__():
     return __all__
 
 
-def setup() -> None:
-    """Show figures inline when running in IPython/papermill, and apply the calolib style.
+def project_cwd(root: str | Path | None = None, *, cwd: str | Path | None = None) -> Path | None:
+    """The directory relative notebook paths should resolve against, when it is not the working directory.
+
+    That is the project ``root`` (default: the checkout holding calolib, see
+    :func:`calolib.reports.provenance.project_root`) when the working directory ``cwd`` lies strictly
+    inside it (``notebooks/``, where JupyterLab starts kernels); ``None`` otherwise — at the root
+    itself, outside the project, for an installed (non-checkout) calolib, or when the environment
+    variable ``CALOLIB_KEEP_CWD`` is set.
 
     Example:
-        >>> setup()  # outside IPython only the style is applied
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp()).resolve(); (root / "notebooks").mkdir()
+        >>> project_cwd(root, cwd=root / "notebooks") == root, project_cwd(root, cwd=root), project_cwd(root, cwd="/")
+        (True, None, None)
+    """
+    from calolib.reports.provenance import project_root
+
+    if os.environ.get("CALOLIB_KEEP_CWD"):
+        return None
+    root = Path(root).resolve() if root is not None else project_root()
+    if root is None:
+        return None
+    here = Path(cwd if cwd is not None else Path.cwd()).resolve()
+    return root if here != root and root in here.parents else None
+
+
+def setup(*, chdir: bool = True) -> None:
+    """Show figures inline when running in IPython/papermill, apply the calolib style, and (``chdir``)
+    move the working directory to the project root when the kernel started inside the project tree
+    (:func:`project_cwd`), so ``data/…`` and ``reports/…`` paths work from JupyterLab too.
+
+    Example:
+        >>> setup(chdir=False)  # outside IPython only the style is applied
     """
     from calolib.plotting import style
+
+    target = project_cwd() if chdir else None
+    if target is not None:
+        old = Path.cwd()
+        os.chdir(target)
+        print(f"calolib: working directory {old} -> project root {target} (notebook paths are relative to it)")
 
     try:
         from IPython import get_ipython

@@ -20,6 +20,7 @@ import torch
 from calolib.errors import SamplerError
 from calolib.samplers.base import LatentSamples, Sampler, check_conditioning
 from calolib.samplers.dimod_bridge import autoscale_factor, clamp_bqm, decode_sampleset, group_conditioning, seeds_for
+from calolib.samplers.options import check_sampler_options
 
 __all__ = ["DimodSampler", "SamplerArgumentWarning", "COMMON_PARAMETERS"]
 
@@ -55,6 +56,7 @@ class DimodSampler(Sampler):
         unknown = sorted(set(defaults) - set(self.parameters))
         if unknown:
             raise SamplerError(f"{self.name} sampler got unknown arguments {unknown}; accepted: {sorted(self.parameters)}")
+        defaults = check_sampler_options(self.name, defaults, unknown="keep")  # one line, not a library traceback
         self.defaults = {"clamp": "fix", "clamp_strength": 4.0, "aggregate": False, "progress": False,
                          **self._DEFAULTS, **defaults}
         self._children: dict = {}
@@ -97,7 +99,8 @@ class DimodSampler(Sampler):
         unknown = sorted(set(kw) - set(self.parameters))
         if unknown:
             warnings.warn(f"{self.name} sampler ignores unknown arguments {unknown}", SamplerArgumentWarning, stacklevel=2)
-        opts = {**self.defaults, **{k: v for k, v in kw.items() if k in self.parameters}}
+        opts = {**self.defaults, **check_sampler_options(self.name, {k: v for k, v in kw.items() if k in self.parameters},
+                                                         unknown="keep")}
         n_samples = int(n_samples)
         if n_samples < 1:
             raise SamplerError(f"n_samples must be >= 1, got {n_samples}")

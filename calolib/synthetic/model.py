@@ -17,7 +17,7 @@ __all__ = ["simulate", "simulate_chunk"]
 #: voxels per chunk (events per chunk = this // n_voxels): bounds memory and fixes the random streams.
 _CHUNK_VOXELS = 1 << 22
 #: independent random streams per chunk, each consumed in event order, so simulate(n)[:k] == simulate(k).
-_STREAMS = ("energy", "longitudinal", "start", "tail", "backscatter", "radial", "track", "track_angle", "hadron",
+_STREAMS = ("energy", "longitudinal", "start", "tail", "radial", "track", "track_angle", "hadron",
             "poisson", "angle", "gamma", "poisson_dense", "gamma_dense", "gamma_big", "axis")
 
 
@@ -44,12 +44,38 @@ def _gflash_fractions(lay: Layout, t0, t_max, alpha, prm: SyntheticParams, rng: 
     return out * (frac.sum(axis=1) / np.maximum(out.sum(axis=1), 1e-300))[:, None]
 
 
-def _exp_fractions(lay: Layout, t0, back, fwd, w_back):
-    """Layer fractions (m, L) of a two-sided exponential around t0 (m,); the mass reaching t < 0 escapes."""
-    d = lay.depth_points[None, :] - t0[:, None]
-    c = np.where(d < 0, w_back * np.exp(np.minimum(d, 0) / back),
-                 w_back + (1 - w_back) * (1 - np.exp(-np.maximum(d, 0) / fwd)))
-    return c[:, lay.i_end] - c[:, lay.i_start]
+@cache
+def _transport_matrix(name: str, back: float, fwd: float, w_back: float) -> np.ndarray:
+    """(L, L) matrix ``K[i, j]``: fraction of the energy released uniformly over active layer j that soft photons
+    deposit in active layer i, for exponential free paths ``back`` / ``fwd`` (X0) of the fraction ``w_back``
+    emitted backwards / the rest forwards.  What leaves the layers (through the front: albedo; the back: leakage;
+    or into gaps between layers) is lost, so the columns sum to at most 1.
+
+    A uniform source on [a, b] (width w) sends ``(lam / w)(1 - exp(-w / lam))`` of its photons past its far edge;
+    of those, a layer [c, d] at a gap g beyond absorbs ``exp(-g / lam)(1 - exp(-(d - c) / lam))``.
+
+    Example:
+        >>> k = _transport_matrix("ds2", 1.0, 1.0, 0.5)
+        >>> k.shape, bool(np.all(k.sum(axis=0) <= 1 + 1e-12)), bool(k[0, 1] > k[0, 2] > 0)
+        ((45, 45), True, True)
+    """
+    lay = layout(name)
+    a, b = lay.start, lay.end
+    w = b - a
+
+    def leave(lam):  # fraction of a uniform source in [a_j, b_j] that passes its far edge, (L,)
+        return lam / w * (1 - np.exp(-w / lam))
+
+    gap_f = a[:, None] - b[None, :]  # target i after source j
+    kf = np.where(gap_f >= 0, leave(fwd)[None, :] * np.exp(-np.maximum(gap_f, 0) / fwd)
+                  * (1 - np.exp(-w[:, None] / fwd)), 0.0)
+    gap_b = a[None, :] - b[:, None]  # target i before source j
+    kb = np.where(gap_b >= 0, leave(back)[None, :] * np.exp(-np.maximum(gap_b, 0) / back)
+                  * (1 - np.exp(-w[:, None] / back)), 0.0)
+    k = (1 - w_back) * kf + w_back * kb
+    idx = np.arange(a.shape[0])
+    k[idx, idx] = (1 - w_back) * (1 - leave(fwd)) + w_back * (1 - leave(back))
+    return k
 
 
 def _ring_fractions(lay: Layout, r_c, r_t, p, rm_mm: float):
@@ -112,16 +138,14 @@ def simulate_chunk(e: np.ndarray, lay: Layout, prm: SyntheticParams, rngs: dict)
     # electromagnetic (GFlash) part; T is measured from the shower start, so the mean start is taken off
     t_max, alpha = sample_longitudinal(e_em, stack, rngs["longitudinal"], sigma_scale=prm.sigma_scale)
     t_max = np.maximum(t_max - prm.start_mean_x0, 0.5)
-    f_bs = np.minimum(prm.backscatter_fraction * np.exp(
-        prm.backscatter_sigma * rngs["backscatter"].standard_normal(m) - 0.5 * prm.backscatter_sigma**2), 0.5)
     frac = _gflash_fractions(lay, t0, t_max, alpha, prm, rngs["tail"])
+    if prm.transport_fraction > 0:  # soft photons carry part of every layer's energy to other layers (or out)
+        k = _transport_matrix(lay.det.name, prm.transport_back_x0, prm.transport_fwd_x0, prm.transport_back_weight)
+        frac = (1 - prm.transport_fraction) * frac + prm.transport_fraction * (frac @ k.T)
     tau_mid = np.maximum(0.5 * (lay.start + lay.end)[None, :] - t0[:, None], 0.0) / t_max[:, None]
     r_c, r_t, p = radial_parameters(np.maximum(e_em / 1e3, 1e-3)[:, None], tau_mid, stack)
     rad = np.exp(prm.radial_sigma * rngs["radial"].standard_normal(m))[:, None]
-    comps.append((e_em * (1 - f_bs), frac, _ring_fractions(lay, r_c * rad, r_t * rad, p, stack.rm_mm)))
-    # soft photons / backscatter around the shower start
-    frac_bs = _exp_fractions(lay, t0, prm.backscatter_back_x0, prm.backscatter_fwd_x0, prm.backscatter_back_weight)
-    comps.append((e_em * f_bs, frac_bs, _ring_fractions(lay, prm.backscatter_radius, 1.0, 1.0, stack.rm_mm)))
+    comps.append((e_em, frac, _ring_fractions(lay, r_c * rad, r_t * rad, p, stack.rm_mm)))
     # expected spots per ring -> voxel energies
     e_spot = prm.sampling_term**2 * f_vis * 1e3 / (1.0 + 1.0 / prm.spot_shape)  # MeV visible per spot
     lam_ring = np.zeros((m, lay.ring_layer.shape[0]))

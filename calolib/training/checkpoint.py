@@ -12,6 +12,14 @@ file in the same directory, which is flushed, fsync'ed and renamed over the targ
 never leaves a truncated ``last.pt``/``best.pt``.  A missing, truncated, corrupt or incompatible
 file raises :class:`~calolib.errors.CheckpointError` with one line saying what to do.
 
+Integrity: the zip container torch writes does not check its CRCs on loading, so a file with a few
+overwritten bytes used to load silently with wrong weights.  Since format version 2 every checkpoint
+stores ``sha256``, a SHA-256 digest of its whole content (:func:`state_digest`: every tensor's dtype,
+shape and bytes and every plain value, in a canonical order), and :func:`read_checkpoint` recomputes
+and compares it.  Version-1 files (written before the digest existed) still load, unverified.  A
+checkpoint whose model holds NaN/inf is refused by :func:`load_checkpoint` (it would generate NaN
+showers), and :func:`restore_training_state` refuses to resume from NaN/inf in any tensor.
+
 Example:
     >>> import tempfile, os, torch
     >>> p = os.path.join(tempfile.mkdtemp(), "x.pt")
@@ -21,6 +29,7 @@ Example:
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from dataclasses import dataclass, field
@@ -30,8 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from calolib.errors import CalolibError, CheckpointError
-from calolib.training.history import atomic_write
+from calolib.errors import CalolibError, CheckpointError, ConfigError, OutputError
+from calolib.io.files import atomic_write, check_input_file, ensure_space, os_error_message
 
 __all__ = [
     "FORMAT",
@@ -43,21 +52,111 @@ __all__ = [
     "rng_state",
     "set_rng_state",
     "empty_value",
+    "state_digest",
+    "nonfinite_tensors",
+    "restore_training_state",
+    "check_topology",
 ]
 
 FORMAT = "calolib-qvae-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: with the "sha256" digest of the content; 1 (no digest) is still read
 _REQUIRED = ("config", "model", "transform", "epoch", "history")
+DIGEST_KEY = "sha256"
+
+
+# ------------------------------------------------------------------------------------ integrity
+def _feed(h, obj) -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)};".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)};".encode())
+        for k in sorted(obj, key=lambda k: (type(k).__name__, repr(k))):
+            _feed(h, k)
+            _feed(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"L{len(obj)};".encode())
+        for v in obj:
+            _feed(h, v)
+    elif isinstance(obj, str):
+        b = obj.encode("utf-8", "surrogatepass")
+        h.update(f"S{len(b)};".encode() + b)
+    elif isinstance(obj, (bytes, bytearray)):
+        h.update(f"B{len(obj)};".encode() + bytes(obj))
+    elif obj is None or isinstance(obj, (bool, int, float)):
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+    else:
+        h.update(f"O{type(obj).__qualname__}:{obj!r};".encode())
+
+
+def state_digest(state: dict) -> str:
+    """SHA-256 (hex) of a checkpoint's content, leaving out its own ``sha256`` entry.
+
+    Equal for a state and the state read back from its file; any changed byte of a tensor changes it.
+
+    Example:
+        >>> a = {"w": torch.ones(3), "epoch": 2}
+        >>> state_digest(a) == state_digest({"epoch": 2, "w": torch.ones(3)}), state_digest(a) == state_digest({**a, "epoch": 3})
+        (True, False)
+    """
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in state.items() if k != DIGEST_KEY})
+    return h.hexdigest()
+
+
+def nonfinite_tensors(obj, prefix: str = "") -> list[str]:
+    """Names of the floating-point tensors in a nested state that hold NaN or inf.
+
+    Example:
+        >>> nonfinite_tensors({"model": {"w": torch.tensor([1.0, float("nan")]), "n": torch.tensor([3])}})
+        ['model.w']
+    """
+    out: list[str] = []
+    if isinstance(obj, torch.Tensor):
+        if (obj.is_floating_point() or obj.is_complex()) and obj.numel() and not bool(torch.isfinite(obj).all()):
+            out.append(prefix or "tensor")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            out += nonfinite_tensors(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            out += nonfinite_tensors(v, f"{prefix}[{i}]")
+    return out
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """Write ``state`` to ``path`` atomically (temp file in the same dir, flush, fsync, rename).
+    """Write ``state`` to ``path`` atomically (temp file in the same dir, flush, fsync, rename), with its
+    SHA-256 digest (``state["sha256"]``, see :func:`state_digest`).
 
-    If anything fails midway the target is untouched and the temporary file is removed.
+    If anything fails midway (a full disk, a signal) the target is untouched and the temporary file is
+    removed; an OSError becomes one :class:`~calolib.errors.OutputError` line.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda fh: torch.save(state, fh))
+    state = {**state, DIGEST_KEY: state_digest(state)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_space(path, sum(t.numel() * t.element_size() for t in _tensors(state)))
+        atomic_write(path, lambda fh: torch.save(state, fh))
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, path) + f" (the previous {path.name}, if any, is intact)") from None
+    except RuntimeError as exc:  # torch's zip writer wraps the failed write
+        if "write" not in str(exc).lower():
+            raise
+        raise OutputError(f"cannot write {path} ({' '.join(str(exc).split())[:120]}); is the disk full? "
+                          f"The previous {path.name}, if any, is intact") from None
+
+
+def _tensors(obj):
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _tensors(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _tensors(v)
 
 
 def _resolve(path: str | os.PathLike) -> Path:
@@ -67,9 +166,9 @@ def _resolve(path: str | os.PathLike) -> Path:
             if (p / name).is_file():
                 return p / name
         raise CheckpointError(f"run directory {p} holds no best.pt or last.pt; train there first (calolib train --out {p})")
-    if not p.exists():
+    if not p.exists() and not p.is_symlink():
         raise CheckpointError(f"checkpoint not found: {p}; pass RUN_DIR/best.pt of a finished `calolib train` run")
-    return p
+    return check_input_file(p, "checkpoint file", error=CheckpointError)  # a FIFO would block torch.load
 
 
 def read_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> dict:
@@ -90,10 +189,17 @@ def read_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> di
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{p} is not a calolib QVAE checkpoint (no '{FORMAT}' marker); pass a file written by calolib train")
     version = state.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise CheckpointError(
             f"checkpoint {p} has format version {version!r}, this calolib reads <= {FORMAT_VERSION}; upgrade calolib"
         )
+    stored = state.get(DIGEST_KEY)
+    if stored is None and version >= 2:
+        raise CheckpointError(f"checkpoint {p} lacks its SHA-256 digest (format version {version} stores one); "
+                              "the file was altered after it was written; use another checkpoint or retrain")
+    if stored is not None and stored != state_digest(state):
+        raise CheckpointError(f"checkpoint {p} is corrupt (its content does not match its SHA-256 digest: bytes changed "
+                              "on disk after it was written); use another checkpoint (last.pt/best.pt) or retrain")
     return state
 
 
@@ -174,12 +280,42 @@ class Checkpoint:
     state: dict = field(default_factory=dict, repr=False)
 
 
+def check_topology(model_config) -> None:
+    """ConfigError (one line) when ``topology_kwargs`` do not fit the RBM topology (unknown key, bad value).
+
+    Example:
+        >>> from calolib.models import ModelConfig
+        >>> check_topology(ModelConfig(rbm_sizes=(4, 4, 4, 4), topology="full", topology_kwargs={"foo": 1}))
+        Traceback (most recent call last):
+        ...
+        calolib.errors.ConfigError: model.topology_kwargs {'foo': 1} do not fit topology 'full' (got an unexpected keyword argument 'foo'); accepted keys: m, t
+    """
+    import inspect
+
+    from calolib.topology import four_partite_mask
+
+    kw = dict(model_config.topology_kwargs or {})
+    accepted = [n for n, prm in inspect.signature(four_partite_mask).parameters.items() if prm.kind is prm.KEYWORD_ONLY]
+    try:
+        four_partite_mask(tuple(model_config.rbm_sizes), model_config.topology, **kw)
+    except CalolibError as exc:
+        raise ConfigError(f"model.topology_kwargs {kw} do not fit topology {model_config.topology!r}: {exc}") from None
+    except (TypeError, ValueError, KeyError) as exc:
+        reason = str(exc).split("() ", 1)[-1]
+        raise ConfigError(f"model.topology_kwargs {kw} do not fit topology {model_config.topology!r} "
+                          f"({reason.strip()}); accepted keys: {', '.join(accepted)}") from None
+
+
 def build_model(config, transform, device: torch.device | str = "cpu"):
     """A fresh QVAE for ``config.model`` with the preprocessing of ``transform`` set (empty-voxel value,
     the logit statistics of the energy-sum term, and ``model.transform``)."""
     from calolib.models import QVAE
 
-    model = QVAE(config.model)
+    try:
+        model = QVAE(config.model)
+    except TypeError:  # e.g. topology_kwargs the topology does not take: say so in one line
+        check_topology(config.model)
+        raise
     model.set_preprocessing(transform)
     return model.to(device)
 
@@ -210,9 +346,14 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
     try:
         model = build_model(config, transform, "cpu")
         model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError, CalolibError) as exc:
+    except (RuntimeError, KeyError, TypeError, CalolibError) as exc:
         reason = str(exc).strip().splitlines()[0][:160]
         raise CheckpointError(f"checkpoint {p} does not match the model its config describes ({reason})") from None
+    bad = nonfinite_tensors(state["model"])
+    if bad:
+        more = f" and {len(bad) - 1} more tensors" if len(bad) > 1 else ""
+        raise CheckpointError(f"checkpoint {p} holds NaN/inf weights (in {bad[0]}{more}): the training that wrote it "
+                              "diverged; use an earlier checkpoint (best.pt) or retrain with a lower lr")
     model.to(dev).eval()
     return Checkpoint(model=model, transform=transform, config=config, epoch=int(state["epoch"]),
                       history=list(state["history"]), best_val=float(state.get("best_val", float("inf"))), path=p,

@@ -97,6 +97,21 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(f"bad training config: {msg}")
 
+        import math
+
+        from calolib.checks import MAX_SEED
+
+        for f in dataclasses.fields(self):  # nan/inf in any number would silently disable or poison a term
+            v = getattr(self, f.name)
+            if isinstance(v, float):
+                need(math.isfinite(v), f"{f.name} must be a finite number, got {v}")
+        need(isinstance(self.seed, int) and 0 <= self.seed <= MAX_SEED,
+             f"seed must be an integer in [0, {MAX_SEED}], got {self.seed}")
+        need(self.kl_start >= 0 and self.kl_max >= 0,
+             f"kl_start and kl_max must be >= 0 (KL weights), got {self.kl_start}, {self.kl_max}")
+        need(self.gen_check_events >= 0, f"gen_check_events must be >= 0 (0 = off), got {self.gen_check_events}")
+        need(self.ll_chains >= 1, f"ll_chains must be >= 1, got {self.ll_chains}")
+        need(self.ll_betas >= 2, f"ll_betas must be >= 2, got {self.ll_betas}")
         need(self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
         need(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         need(self.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
@@ -261,10 +276,16 @@ def _deep_merge(a: dict, b: dict) -> dict:
 
 def _read_mapping(path: Path) -> dict:
     suffix = path.suffix.lower()
+    from calolib.io.files import check_input_file
+
     try:
-        text = path.read_text()
+        check_input_file(path, "config file", error=ConfigError)  # a FIFO would block, a directory is no file
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                          "save it as UTF-8 TOML, YAML or JSON") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:

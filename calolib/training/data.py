@@ -6,19 +6,25 @@ is fitted on the training split only; both splits are stored preprocessed (float
 batches are cut from a per-epoch permutation drawn from a generator seeded by ``(seed, epoch)``, so
 the data order of epoch ``k`` never depends on how many epochs ran before (exact resume).
 
+Before anything is read, the memory the two splits need is compared with the memory available (a
+split larger than memory is one line saying how much is needed, not an allocation traceback), and the
+training split is checked for plausibility (a file in GeV instead of MeV warns with
+:class:`~calolib.errors.PlausibilityWarning`).
+
 Example:
     >>> batch_order(5, 2, seed=0, epoch=0).shape, batch_order(5, 2, seed=0, epoch=0).tolist() == batch_order(5, 2, seed=0, epoch=0).tolist()
     (torch.Size([2, 2]), True)
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from calolib.errors import ConfigError, ShowerFileError
+from calolib.errors import ConfigError, PlausibilityWarning, ShowerFileError
 
 __all__ = ["TrainingData", "load_training_data", "batch_order", "split_sizes"]
 
@@ -78,21 +84,30 @@ def load_training_data(data_path: str | Path, *, val_fraction: float, max_events
         transform: a fitted VoxelTransform to reuse (resume); fitted on the training split when ``None``.
         geometry: expected geometry name (the model's); a mismatch is a ConfigError.
     """
+    from calolib.checks import check_memory, format_bytes
     from calolib.io import ShowerFile, load_showers
+    from calolib.io.files import check_input_file
     from calolib.preprocessing import VoxelTransform
 
     path = Path(data_path)
-    if not path.is_file():
-        raise ShowerFileError(f"training data not found: {path}; make it with `calolib data make --out {path}`")
+    check_input_file(path, "training data",
+                     missing_hint=f"make it with `calolib data make --out {path}` or point to a CaloChallenge .h5 file")
     with ShowerFile(path) as f:
-        n_file, geo = len(f), f.geometry.name
+        n_file, geo, itemsize, n_vox = len(f), f.geometry.name, f.voxel_dtype.itemsize, f.n_voxels
     if geometry is not None and geo != geometry:
         raise ConfigError(f"{path} holds {geo} showers but the model is for {geometry}; set model.geometry={geo!r}")
     n = min(n_file, max_events) if max_events else n_file
     if n < 2:
         raise ShowerFileError(f"{path} has {n} usable events; training needs at least 2 (one for validation)")
     n_train, n_val = split_sizes(n, val_fraction)
+    if n_train < 1:
+        raise ConfigError(f"val_fraction={val_fraction} leaves no training events of the {n} used; "
+                          "lower val_fraction or raise max_events")
+    need = n_train * n_vox * (itemsize + 4) + n_val * n_vox * 4  # raw + preprocessed float32 splits
+    check_memory(need, f"the training data ({n_train} + {n_val} {geo} events, {format_bytes(need)})",
+                 "set max_events to train on fewer events")
     train = load_showers(path, max_events=n_train)
+    _warn_implausible(path, train, geo)
     if transform is None:
         transform = VoxelTransform().fit(train.energies, train.showers)
     elif transform.n_voxels != train.n_voxels:
@@ -102,6 +117,15 @@ def load_training_data(data_path: str | Path, *, val_fraction: float, max_events
     val = load_showers(path, start=n_train, max_events=n_val)
     x_val, e_val = _preprocess(transform, val)
     return TrainingData(x_train, e_train, x_val, e_val, transform, geo, n_file)
+
+
+def _warn_implausible(path: Path, showers, geometry: str) -> None:
+    from calolib.io import plausibility_warnings
+
+    e = np.asarray(showers.energies, dtype=np.float64)
+    ratio = float(np.mean(showers.showers.sum(axis=1, dtype=np.float64) / e))
+    for text in plausibility_warnings(float(e.min()), float(e.max()), ratio, geometry):
+        warnings.warn(f"{path}: {text}", PlausibilityWarning, stacklevel=3)
 
 
 def batch_order(n: int, batch_size: int, *, seed: int, epoch: int) -> torch.Tensor:

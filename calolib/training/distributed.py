@@ -24,7 +24,7 @@ What is split and what is shared:
 * **checkpoints**: rank 0 writes ``last.pt``/``best.pt``/history (:attr:`DistContext.is_main`); the file's
   ``chains`` entry holds the union of all ranks' chains (a single process resumes it or generates from it
   like any checkpoint) and a ``ddp`` entry holds each rank's chains and RNG states, so a resume with the
-  same number of ranks continues every rank exactly.
+  same number of ranks continues every rank exactly (:meth:`DistContext.local_state`).
 
 Example:
     >>> ctx = setup("cpu", env={})
@@ -237,36 +237,37 @@ class DistContext:
         return {"chains": union, "ddp": {"world_size": self.world_size, "chains": per_rank,
                                          "rng": [g["rng"] for g in gathered]}}
 
-    def restore(self, negatives, state: dict) -> None:
-        """Restore this rank's chains and RNG streams from a checkpoint ``state``.
+    def local_state(self, state: dict, negatives) -> dict:
+        """The checkpoint ``state`` as this rank resumes it (pass it to the usual restore; ``state`` itself for
+        a single process, which resumes the union of the chains).
 
-        Same number of ranks as the writer: each rank's own chains and RNG states (exact resume).  Otherwise
-        the union of the chains (``state["chains"]``) is cut into this job's shares, rank 0 gets the saved
-        RNG state and the other ranks a fresh stream seeded from ``(seed, epoch)``.
+        Same number of ranks as the writer: this rank's own chains and RNG states (exact resume).  Otherwise
+        the union of the chains (``state["chains"]``) is cut into this job's shares (``negatives`` says how
+        many chains a rank has); rank 0 keeps the saved RNG state, the other ranks get fresh streams seeded
+        from ``(seed, epoch)`` and keep their own chain generators.
         """
-        from calolib.training.checkpoint import set_rng_state
-
-        saved = state.get("ddp")
-        if saved and saved.get("world_size") == self.world_size and self.active:
-            negatives.load_state_dict(saved["chains"][self.rank])
-            set_rng_state(saved["rng"][self.rank])
-            return
         if not self.active:
-            negatives.load_state_dict(state["chains"])
-            set_rng_state(state["rng"])
-            return
+            return state
+        saved = state.get("ddp")
+        if saved and saved.get("world_size") == self.world_size:
+            return {**state, "chains": saved["chains"][self.rank], "rng": saved["rng"][self.rank]}
         union = state["chains"]
         z_all = union["chains"]["z"]
         n = negatives.chains.n_chains
         if z_all.shape[0] < n * self.world_size:
             raise ConfigError(f"the checkpoint holds {z_all.shape[0]} chains, fewer than {n} x {self.world_size} "
                               "ranks; resume with the same n_neg_chains")
-        part = {**union, "chains": {**union["chains"], "z": z_all[self.rank * n:(self.rank + 1) * n]}}
-        if self.rank > 0:  # keep this rank's own chain generator
-            part["chains"] = {**part["chains"], **{k: v for k, v in negatives.chains.state_dict().items() if k != "z"}}
-        negatives.load_state_dict(part)
-        set_rng_state(state["rng"])
-        self.seed_rank(int(state.get("config", {}).get("seed", 0)) + 31 * int(state.get("epoch", 0)))
+        chains = {**union["chains"], "z": z_all[self.rank * n:(self.rank + 1) * n]}
+        rng = state["rng"]
+        if self.rank > 0:  # this rank's own chain generator and a fresh global stream
+            from calolib.training.checkpoint import rng_state
+
+            chains.update({k: v for k, v in negatives.chains.state_dict().items() if k != "z"})
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(state.get("config", {}).get("seed", 0)) + 31 * int(state.get("epoch", 0))
+                                  + 7_919 * self.rank)
+                rng = {**rng_state(), **{k: v for k, v in state["rng"].items() if k == "cuda"}}
+        return {**state, "chains": {**union, "chains": chains}, "rng": rng}
 
     def close(self) -> None:
         """Destroy the process group if :func:`setup` created it."""
@@ -297,7 +298,7 @@ def setup(device: str | torch.device = "auto", *, env: Mapping[str, str] | None 
         return DistContext(device=dev)
     import torch.distributed as dist
 
-    rank, world = int(env.get("RANK", "0")), int(env["WORLD_SIZE"])
+    rank = int(env.get("RANK", "0"))
     local = int(env.get("LOCAL_RANK", str(rank)))
     if dev.type == "cuda":
         if torch.cuda.device_count() <= local:

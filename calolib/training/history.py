@@ -18,60 +18,11 @@ import csv
 import io
 import json
 import math
-import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+
+from calolib.io.files import atomic_write, atomic_write_bytes  # re-exported: where they used to live
 
 __all__ = ["write_history", "read_history", "atomic_write", "atomic_write_bytes", "history_columns"]
-
-
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file atomically: ``write(fh)`` into a temp file in the same directory, flush, fsync, rename.
-
-    If ``write`` fails midway the target is untouched and the temporary file is removed.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"; atomic_write(p, lambda fh: fh.write(b"hi")); p.read_text()
-        'hi'
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """:func:`atomic_write` of a bytes payload.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"; atomic_write_bytes(p, b"hi"); p.read_text()
-        'hi'
-    """
-    atomic_write(path, lambda fh: fh.write(data))
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def history_columns(rows: list[dict]) -> list[str]:
@@ -114,7 +65,8 @@ def write_history(run_dir: str | Path, rows: list[dict]) -> None:
 
 
 def read_history(run_dir: str | Path) -> list[dict]:
-    """Read ``history.json`` back (missing values are ``None``).
+    """Read ``history.json`` back (missing values are ``None``); :class:`~calolib.errors.CheckpointError`
+    when it is missing or damaged (``calolib train --resume`` rebuilds it from ``last.pt``).
 
     Example:
         >>> import tempfile
@@ -122,8 +74,19 @@ def read_history(run_dir: str | Path) -> list[dict]:
         >>> read_history(d)[0]["lr"]
         0.001
     """
+    from calolib.errors import CheckpointError
+
     path = Path(run_dir) / "history.json"
-    return json.loads(path.read_text())
+    try:
+        rows = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path} not found; train into {Path(run_dir)} first (calolib train --out)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is damaged ({type(exc).__name__}); rebuild it from last.pt with "
+                              f"`calolib train --resume --out {Path(run_dir)} --data ...`") from None
+    if not isinstance(rows, list):
+        raise CheckpointError(f"{path} does not hold a list of epoch rows; rebuild it with calolib train --resume")
+    return rows
 
 
 def __dir__():

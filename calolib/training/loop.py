@@ -28,7 +28,6 @@ so a resumed CPU run reproduces the uninterrupted one exactly.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -38,12 +37,13 @@ from pathlib import Path
 import torch
 
 from calolib.errors import CalolibError, CheckpointError, ConfigError
-from calolib.training.checkpoint import (FORMAT, FORMAT_VERSION, build_model, read_checkpoint, rng_state,
-                                         save_checkpoint, set_rng_state)
+from calolib.training.checkpoint import FORMAT, FORMAT_VERSION, build_model, read_checkpoint, rng_state
 from calolib.training.config import TrainConfig, config_from_dict, config_to_dict
 from calolib.training.data import TrainingData, batch_order, load_training_data
 from calolib.training.distributed import setup as setup_distributed
-from calolib.training.history import atomic_write_bytes, write_history
+from calolib.training.history import write_history
+from calolib.training.rundir import (check_new_run, check_resumable, check_run_memory, check_same_data, commit_epoch,
+                                     guarded_run_dir, repair_run_dir, restore_training_state, write_config_json)
 from calolib.training.monitor import generation_check, rbm_log_likelihood
 from calolib.training.schedules import schedule_values
 from calolib.training.steps import (NegativePhase, beta_target, centred_frame, centred_rbm_step, evaluate,
@@ -105,6 +105,7 @@ def _resume_state(out_dir: Path, config: TrainConfig | None) -> tuple[dict, Trai
     return state, config
 
 
+@guarded_run_dir  # [reliability] one training per run dir (lock), stale temp files removed, no empty dir on failure
 def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path, *, resume: bool = False,
           device: str | torch.device = "auto", progress: bool = True,
           callbacks: Sequence[Callable[[int, dict], object]] | None = None) -> TrainResult:
@@ -138,17 +139,23 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     state = None
     if resume and last_path.is_file():
         state, config = _resume_state(out_dir, config)
+        check_resumable(last_path, state)  # [reliability] counters consistent, no NaN/inf in any tensor
     elif config is None:
         raise ConfigError("train() needs a config unless it resumes a run that has a last.pt")
     elif last_path.exists() and not resume:
         raise ConfigError(f"{out_dir} already holds a run (last.pt); pass --resume to continue it or choose another --out")
+    else:
+        check_new_run(out_dir)  # [reliability] never replace a best.pt/history that has no last.pt
     ddp.check_config(config)  # [ddp] global batch and chains split evenly over the ranks
+    check_run_memory(config, dev)  # [reliability] chains that cannot fit: one line, not an allocation traceback
     out_dir.mkdir(parents=True, exist_ok=True)
 
     transform = VoxelTransform.from_dict(state["transform"]) if state else None
     data: TrainingData = load_training_data(data_path, val_fraction=config.val_fraction, max_events=config.max_events,
                                             transform=transform, geometry=config.model.geometry)
     transform = data.transform
+    if state:
+        check_same_data(last_path, state, data, data_path)  # [reliability] resume only on the run's own data
     if not state:
         torch.manual_seed(config.seed)
     model = build_model(config, transform, dev)
@@ -156,24 +163,20 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     n_chains, chain_seed = ddp.local_chains(config)  # [ddp] n_neg_chains / N chains per rank, own seed
     negatives = NegativePhase(model, n_chains, seed=chain_seed)
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if ddp.active:  # [ddp] each rank's own chains and RNG streams
-            ddp.restore(negatives, state)
-        else:
-            negatives.load_state_dict(state["chains"])
-            set_rng_state(state["rng"])
-        epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"])
-        best_val = float(state.get("best_val", math.inf))
+    if state:  # [reliability] shapes/types checked, one line if they do not fit; then best.pt/history repaired
+        # [ddp] each rank resumes its own chains and RNG streams (ddp.local_state is `state` for one process)
+        epoch, step, history, best_val = restore_training_state(last_path, ddp.local_state(state, negatives), model,
+                                                                opt, negatives)
+        if ddp.is_main:  # [ddp] rank 0 writes
+            repair_run_dir(out_dir, state)
     else:
         epoch, step, history, best_val = 0, 0, [], math.inf
         ddp.seed_rank(config.seed)  # [ddp] ranks > 0 draw their own relaxation noise
+    if ddp.is_main:  # [ddp] rank 0 writes
+        write_config_json(out_dir, config, state)  # [reliability] not rewritten by a resume with nothing to train (M9)
     # [ddp] the loss terms as one module forward (DistributedDataParallel over every parameter, RBM included)
     forward_terms = ddp.loss_forward(model, lambda: _amp(config, dev), find_unused=config.scheme != "joint"
                                      or getattr(model.config, "prior", "rbm") != "rbm")
-    if ddp.is_main:  # [ddp] rank 0 writes
-        atomic_write_bytes(out_dir / "config.json", json.dumps(config_to_dict(config), indent=1).encode())
 
     def val_row() -> dict:
         return {f"val_{k}": v for k, v in evaluate(model, data.x_val, data.e_val, negatives, config, dev).items()}
@@ -228,8 +231,9 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                 loss = stage_loss(terms, stage, sv["kl_weight"], esum_weight)
                 loss.backward()
             if not torch.isfinite(loss.detach()):
+                kept = "last.pt holds the last good epoch" if last_path.exists() else "no epoch was saved"
                 raise CalolibError(f"training diverged at epoch {epoch + 1} step {step} (loss={loss.item()}); "
-                                   "lower lr or set grad_clip; last.pt holds the last good epoch")
+                                   f"check the data (calolib data check), lower lr or set grad_clip; {kept}")
             # centred RBM update: the optimiser steps in the centred parametrisation (see centred_frame)
             centred = stage == "rbm" and config.centred
             with centred_frame(model.rbm, negatives.mu) if centred else contextlib.nullcontext():
@@ -274,10 +278,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                 "data": {"path": str(data_path), "n_train": n_train, "n_val": int(data.x_val.shape[0])}}
         ckpt.update(ddp.checkpoint_state(negatives))  # [ddp] all ranks' chains and RNG states (collective)
         if ddp.is_main:  # [ddp] rank 0 writes
-            save_checkpoint(last_path, ckpt)
-            if improved or not best_path.exists():
-                save_checkpoint(best_path, ckpt)
-            write_history(out_dir, history)
+            commit_epoch(out_dir, ckpt, improved, data=data)  # [reliability] last.pt (commit point), best.pt, history
         if progress:
             epoch_bar.write(f"epoch {epoch + 1}/{config.epochs} [{stage}] train loss {row['train_loss']:.4g} "
                             f"val ae {row['val_ae']:.4g} hits {row['val_hits']:.4g} ahep {row['val_ahep']:.4g} "
