@@ -34,7 +34,7 @@ from typing import Any
 
 from calolib.errors import ConfigError
 from calolib.training.config import config_to_dict
-from calolib.training.history import atomic_write_bytes
+from calolib.io.files import atomic_write_bytes
 
 __all__ = ["POINT_FILE", "METRICS_FILE", "point_identity", "point_status", "point_device", "run_point", "read_json"]
 

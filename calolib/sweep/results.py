@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from calolib.errors import ConfigError
-from calolib.training.history import atomic_write_bytes
+from calolib.io.files import atomic_write_bytes
 
 __all__ = ["SweepResults", "summarise", "build_results", "write_results", "load_results", "run_dirs",
            "metric_names"]
