@@ -43,7 +43,8 @@ from IPython.display import Markdown, display
 
 from calolib.reports.notebook import setup, save_results
 from calolib.reports.takeaways import show, to_results
-from calolib.reports.takeaways.sweep import best_configuration, best_table, completion, headline, seed_spread
+from calolib.reports.takeaways.sweep import (best_configuration, best_table, completion, headline, seed_spread,
+                                             seed_vs_eval_error)
 from calolib.sweep import METRICS, load_results, run_dirs, run_sweep
 from calolib.sweep.plots import plot_metrics
 
@@ -66,8 +67,8 @@ else:
 # %% [markdown]
 # ## Every configuration, every seed
 # Grey dots: single trainings; black: mean ± standard deviation (ddof = 1) across seeds; star: the best
-# mean. Separation powers and FPD are on log axes. With two seeds the standard deviation is itself
-# uncertain by about 70 %.
+# mean. Metrics that span more than a factor 10 are on log axes. With two seeds the standard deviation
+# is itself uncertain by about 70 %.
 
 # %% tags=["key-figure"]
 shown = [m for m in ("sep_e_ratio", "sep_sparsity", "fpd", "auc_high", "frobenius", "train_time_s")
@@ -128,6 +129,7 @@ if res is not None:
     for m in ("fpd", "auc_high"):
         if any(m in s for s in res.summary):
             takeaways.append(seed_spread(res.summary, m, METRICS[m].label))
+            takeaways.append(seed_vs_eval_error(res.summary, m, METRICS[m].err, METRICS[m].label))
     show(takeaways, title="What this sweep shows")
 
 # %% [markdown]
@@ -140,7 +142,7 @@ dirs = [str(d) for d in run_dirs(sweep_dir)] if res is not None else []
 print("\n".join(dirs) if dirs else "no finished trainings")
 
 # %%
-spread = {t.key: t.numbers for t in takeaways if t.key.startswith("seed_spread")}
+spread = {t.key: t.numbers for t in takeaways if t.key.startswith(("seed_spread", "seed_vs_eval"))}
 results = {
     "sweep_dir": sweep_dir,
     "status": "ok" if res is not None else "no sweep",

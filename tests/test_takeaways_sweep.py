@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from calolib.reports.takeaways.sweep import best_configuration, best_table, completion, headline, seed_spread
+from calolib.reports.takeaways.sweep import (best_configuration, best_table, completion, headline, seed_spread,
+                                             seed_vs_eval_error)
 from calolib.sweep import METRICS, summarise
 
 
@@ -60,3 +61,19 @@ def test_completion_and_best_table_and_headline():
     assert rows["fpd"]["config_id"] == "x" and rows["auc_high"]["config_id"] == "y"  # AUC: lower is better
     h = headline(s, METRICS)
     assert h["FPD (high-level features), best: x"] == {"value": 1.0, "err": 0.0}  # identical seeds: std 0
+
+
+def test_seed_scatter_against_the_evaluation_error_flips_with_the_numbers():
+    def summary(fpd, errs):
+        pts = [{"id": f"a{i}", "config_id": "a", "seed": i, "values": {}, "status": "done",
+                "metrics": {"fpd": v, "fpd_err": e}} for i, (v, e) in enumerate(zip(fpd, errs))]
+        return summarise(pts)
+
+    big = seed_vs_eval_error(summary([54.7, 46.4], [1.2, 1.5]), "fpd", "fpd_err", "FPD")
+    assert big.verdict == "seed_dominates" and "understates" in big.text
+    assert big.numbers["pooled"] == pytest.approx(np.std([54.7, 46.4], ddof=1))
+    assert big.numbers["eval_err"] == pytest.approx(1.35)
+    assert seed_vs_eval_error(summary([50.0, 51.0], [1.0, 1.0]), "fpd", "fpd_err", "FPD").verdict == "comparable"
+    small = seed_vs_eval_error(summary([50.0, 50.1], [1.0, 1.0]), "fpd", "fpd_err", "FPD")
+    assert small.verdict == "eval_dominates" and "limits the precision" in small.text
+    assert seed_vs_eval_error(summary([50.0], [1.0]), "fpd", "fpd_err", "FPD").verdict == "insufficient"

@@ -62,7 +62,7 @@ def plot_metric(results, metric: str, *, ax=None, label: str | None = None, log:
     seeds = ax.scatter(xs, ys, s=18, color="0.55", zorder=2, label="one seed")
     eb = ax.errorbar(x, means, yerr=stds, fmt="o", color="black", ms=6, capsize=5, zorder=3,
                      label="mean ± std over seeds")
-    if best in ("lower", "higher") and np.isfinite(means).any():
+    if best in ("lower", "higher") and np.isfinite(means).sum() > 1:  # a star only when there is a choice
         i = int(np.nanargmin(means) if best == "lower" else np.nanargmax(means))
         ax.plot([x[i]], [means[i]], marker="*", ms=16, color="#D55E00", zorder=4, linestyle="none", label="best mean")
     ax.set_xticks(x, configs, rotation=20 if len(configs) > 3 else 0, ha="right" if len(configs) > 3 else "center")

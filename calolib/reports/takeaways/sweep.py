@@ -9,6 +9,8 @@ std across seeds and the standard error of the mean, sem = std/√n) and picks i
 * :func:`seed_spread` — the seed-to-seed scatter of a metric (pooled std within configurations) against the
   spread of the configurations' means, as the ratio of the latter to the error of a mean
   (``differ`` above 2, ``noise`` below);
+* :func:`seed_vs_eval_error` — the seed-to-seed scatter against the error a single evaluation quotes
+  (FPD's bootstrap, the classifier's): whether one training's error bar is honest;
 * :func:`completion` — how many points finished, and the first failure's error.
 
 Example:
@@ -23,7 +25,7 @@ import math
 
 from calolib.reports.takeaways import Takeaway, choose, compare, fmt
 
-__all__ = ["best_configuration", "seed_spread", "completion", "best_table", "headline"]
+__all__ = ["best_configuration", "seed_spread", "seed_vs_eval_error", "completion", "best_table", "headline"]
 
 
 def __dir__():
@@ -144,6 +146,42 @@ def seed_spread(summary: list[dict], metric: str, label: str) -> Takeaway:
                  "configurations' means spread by only {between}, {ratio}× the error of a mean: differences this "
                  "small are what retraining with another seed produces.",
     }, **nums)
+
+
+def seed_vs_eval_error(summary: list[dict], metric: str, err_metric: str, label: str) -> Takeaway:
+    """Seed-to-seed scatter of ``metric`` (pooled std over configurations) against the error one evaluation
+    quotes for it (the mean of ``err_metric``, e.g. FPD's bootstrap error): is one training's error bar honest?
+
+    ``ratio = pooled std / mean evaluation error``: ``seed_dominates`` above 2, ``eval_dominates`` below 1/2,
+    ``comparable`` between.
+
+    Example:
+        >>> s = [{"config_id": "a", "fpd": {"mean": 50.0, "std": 6.0, "sem": 4.2, "n": 2},
+        ...       "fpd_err": {"mean": 1.5, "std": 0.2, "sem": 0.14, "n": 2}}]
+        >>> seed_vs_eval_error(s, "fpd", "fpd_err", "FPD").verdict
+        'seed_dominates'
+    """
+    key = f"seed_vs_eval_{metric}"
+    rows = [s for s in summary if metric in s and err_metric in s and _finite(s[metric].get("std"))
+            and s[metric]["n"] > 1 and _finite(s[err_metric].get("mean"))]
+    if not rows:
+        return choose(key, "insufficient", {"insufficient": "{label}: no configuration has two finished seeds and an "
+                                                            "evaluation error, so the two cannot be compared."},
+                      label=label)
+    dof = sum(s[metric]["n"] - 1 for s in rows)
+    pooled = math.sqrt(sum((s[metric]["n"] - 1) * s[metric]["std"] ** 2 for s in rows) / dof)
+    eval_err = sum(s[err_metric]["mean"] for s in rows) / len(rows)
+    ratio = pooled / eval_err if eval_err > 0 else math.inf
+    verdict = "seed_dominates" if ratio > 2 else "eval_dominates" if ratio < 0.5 else "comparable"
+    return choose(key, verdict, {
+        "seed_dominates": "{label} varies from seed to seed by {pooled} (pooled std), {ratio}× the error one "
+                          "evaluation quotes ({eval_err}): a single training's error bar understates how far "
+                          "another training lands; compare configurations across seeds.",
+        "comparable": "{label} varies from seed to seed by {pooled} (pooled std), {ratio}× the error one evaluation "
+                      "quotes ({eval_err}): training noise and evaluation noise are of the same size.",
+        "eval_dominates": "{label} varies from seed to seed by only {pooled} (pooled std), {ratio}× the error one "
+                          "evaluation quotes ({eval_err}): the evaluation, not the training seed, limits the precision.",
+    }, label=label, pooled=pooled, eval_err=eval_err, ratio=fmt(ratio, digits=2))
 
 
 def completion(points: list[dict]) -> Takeaway:
