@@ -224,29 +224,45 @@ def plot_profile_vs_einc(e_inc, values: Mapping[str, np.ndarray], *, n_bins: int
 
 
 def plot_loss_history(history: Sequence[Mapping[str, object]], keys: Sequence[str], *, ax=None,
-                      logy: bool = False, ylabel: str = "loss per event") -> list:
+                      logy: bool | str = False, ylabel: str = "loss per event", mark_epoch: int | None = None,
+                      errors: Mapping[str, str] | None = None) -> list:
     """History columns ``keys`` (e.g. ``"train_ae"``, ``"val_ae"``) against ``epoch``, one colour each;
     validation columns (``val_*``) dashed.
 
     Rows lacking a key (e.g. the untrained row 0 has no train terms) are skipped for that key.
+    ``logy="auto"`` uses a log axis when every drawn value is positive and they span more than a factor 3
+    (losses that fall steeply, where the untrained epoch 0 would squash the rest on a linear axis).  ``mark_epoch`` draws a vertical line there (e.g. best.pt's
+    epoch); ``errors`` maps a key to the column holding its error bars.
 
     Example:
-        >>> rows = [{"epoch": 0, "val_ae": 3.0}, {"epoch": 1, "val_ae": 2.0, "train_ae": 2.5}]
-        >>> [len(a.get_xdata()) for a in plot_loss_history(rows, ["train_ae", "val_ae"], ax=plt.figure().gca())]
+        >>> rows = [{"epoch": 0, "val_ae": 3000.0}, {"epoch": 1, "val_ae": 2.0, "train_ae": 2.5}]
+        >>> ax = plt.figure().gca()
+        >>> [len(a.get_xdata()) for a in plot_loss_history(rows, ["train_ae", "val_ae"], ax=ax, logy="auto")]
         [1, 2]
+        >>> ax.get_yscale()
+        'log'
     """
     use_style()
     ax = get_ax(ax)
-    arts = []
+    arts, drawn = [], []
     for i, key in enumerate(keys):
-        pts = [(float(r["epoch"]), float(r[key])) for r in history
-               if r.get(key) not in (None, "") and np.isfinite(float(r[key]))]
+        pts = [(float(r["epoch"]), float(r[key]), float(r.get((errors or {}).get(key, ""), 0.0) or 0.0))
+               for r in history if r.get(key) not in (None, "") and np.isfinite(float(r[key]))]
         if not pts:
             continue
-        x, y = np.array(pts).T
+        x, y, e = np.array(pts).T
+        drawn.append(y)
         dashed = key.startswith("val")
-        arts += ax.plot(x, y, "s--" if dashed else "o-", ms=4, color=COLORS[(i + 1) % len(COLORS)], label=key)
-    label_axes(ax, "epoch", ylabel, logy=logy)
+        col = COLORS[(i + 1) % len(COLORS)]
+        arts += ax.plot(x, y, "s--" if dashed else "o-", ms=4, color=col, label=key)
+        if errors and key in errors and (e > 0).any():
+            arts.append(ax.errorbar(x, y, yerr=e, fmt="none", color=col, lw=1))
+    if logy == "auto":
+        allv = np.concatenate(drawn) if drawn else np.array([1.0])
+        logy = bool((allv > 0).all() and allv.max() > 3 * allv.min())
+    if mark_epoch is not None:
+        arts.append(ax.axvline(mark_epoch, color="grey", ls=":", lw=1.2, label=f"best.pt (epoch {mark_epoch})"))
+    label_axes(ax, "epoch", ylabel, logy=bool(logy))
     ax.legend(fontsize=9)
     return arts
 
