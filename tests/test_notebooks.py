@@ -253,3 +253,31 @@ def test_decoder_slider_drives_the_decoding(tiny_data, tiny_run):
     assert explorer.last.sampler == "gibbs" and explorer.last.z.shape == first.z.shape
     static = explorer.draw(5e4, 1, "encoder", 2)  # the static view: 5 layers, profile, MSE curve (+ colour bar)
     assert len(static.axes) == 5 + 1 + 1 + 1 and sum(ax.name == "polar" for ax in static.axes) == 5
+
+
+def test_11_sweep(tiny_data, tmp_path):
+    """The tiny preset runs a 2 x 2 sweep on a local Dask cluster and reports it with seed error bars."""
+    res = _run("11_sweep", tmp_path, data_path=str(tiny_data))
+    assert res["status"] == "ok" and res["n_points"] == 4 and res["n_failed"] == 0
+    assert res["configurations"] == ["encoder=fcn", "encoder=cnn"] and res["seeds"] == [0, 1]
+    sweep = json.loads((tmp_path / "reports" / "sweeps" / "tiny" / "sweep.json").read_text())
+    for s, stored in zip(res["summary"], sweep["summary"]):
+        fpd = [p["metrics"]["fpd"] for p in sweep["points"] if p["config_id"] == s["config_id"]]
+        assert s["fpd"]["n"] == 2 and np.isclose(s["fpd"]["mean"], np.mean(fpd))
+        assert np.isclose(s["fpd"]["std"], np.std(fpd, ddof=1)) and stored["fpd"]["mean"] == s["fpd"]["mean"]
+    best_fpd = next(b for b in res["best"] if b["metric"] == "fpd")
+    assert best_fpd["mean"] == min(s["fpd"]["mean"] for s in res["summary"])
+    assert len(res["run_dirs"]) == 4 and all(Path(d, "best.pt").is_file() for d in res["run_dirs"])
+    keys = [t["key"] for t in res["takeaways"]]
+    assert keys[0] == "completion" and {"best_fpd", "seed_spread_fpd", "seed_vs_eval_fpd"} <= set(keys)
+    assert any(k.startswith("FPD") for k in res["headline"])
+
+
+def test_11_sweep_without_a_sweep_says_so(tmp_path):
+    out = tmp_path / "reports"
+    (result,) = run_reports("tiny", only=["11_sweep"], out_dir=out, progress=False,
+                            params_overrides={"spec": {}, "sweep_dir": str(tmp_path / "none")})
+    assert result.ok, result.error
+    res = json.loads((out / "11_sweep.results.json").read_text())
+    assert res["status"] == "no sweep" and res["n_points"] == 0
+    assert "No sweep in" in (out / "11_sweep.html").read_text()

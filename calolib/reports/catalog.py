@@ -51,6 +51,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "08_annealer",
     "09_decoder_explorer",
     "10_samplers",
+    "11_sweep",
 )
 
 #: notebook -> notebooks that must finish first (they read 02_train's checkpoint).
@@ -65,6 +66,14 @@ DEPENDS: dict[str, tuple[str, ...]] = {
 }
 
 _SHARED = {"data_path": "data/synthetic_ds2.h5", "run_dir": "{out_dir}/runs/{preset}", "device": "auto", "seed": 0}
+
+#: 11_sweep "tiny": a 2 configurations x 2 seeds sweep small enough for the tests (4 points, seconds each)
+_TINY_SWEEP = {"preset": "quick", "seeds": [0, 1],
+               "set": {"epochs": 1, "max_events": 200, "batch_size": 32, "n_neg_chains": 32,
+                       "model.encoder_hidden": [16], "model.decoder_hidden": [16], "model.cnn_channels": [2],
+                       "model.cnn_hidden": 16, "model.rbm_sizes": [8, 8, 8, 8]},
+               "grid": {"model.encoder": ["fcn", "cnn"]},
+               "evaluate": {"n_events": 100, "gibbs_steps": 10, "classifier_epochs": 2, "n_bootstrap": 2, "bins": 20}}
 
 #: preset -> {notebook or "*": {parameter: value}}.  "tiny" is for the tests (seconds per notebook),
 #: "quick" for ``make reports`` on 2 CPU cores (≈ 12 min in all), "full" for real runs on a GPU.
@@ -88,6 +97,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "10_samplers": {"n_showers": 60, "gibbs_sweeps": [1, 10], "sa_sweeps": [10], "pimc_sweeps": [10], "qpu_sweeps": [20],
                         "reference_sweeps": 50, "n_probe": 60, "tau_sweeps": 50, "classifier_epochs": 1,
                         "n_bootstrap": 2},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/tiny", "spec": _TINY_SWEEP, "workers": 2},
     },
     "quick": {
         "*": _SHARED,
@@ -103,6 +113,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "08_annealer": {"n_per_partition": 7, "n_samples": 5000, "n_reads": 1000},
         "09_decoder_explorer": {"n_grid": 24},
         "10_samplers": {"n_showers": 500, "n_probe": 500},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},  # reads a sweep made with `calolib sweep`
     },
     "full": {
         "*": _SHARED,
@@ -120,6 +131,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "10_samplers": {"n_showers": 5000, "gibbs_sweeps": [1, 10, 100, 1000, 10000], "sa_sweeps": [10, 100, 1000, 10000],
                         "pimc_sweeps": [100, 1000], "qpu_sweeps": [200, 1000], "reference_sweeps": 20000, "n_probe": 5000,
                         "tau_sweeps": 5000, "classifier_epochs": 50},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},
     },
 }
 
