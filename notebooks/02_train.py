@@ -23,7 +23,8 @@
 # * **Pos** / **Neg**: positive (encoded data) and negative (persistent Gibbs chains) phases of the
 #   RBM prior — Pos − Neg estimates the prior's negative log-likelihood up to ln Z.
 #
-# The best epoch is chosen on the validation AHEP = AE + Hits + Ent + Pos. The run directory
+# The best epoch is chosen on the validation AHEP = AE + Hits + Ent + Pos (within the final training
+# stage); which epoch that was, and its value, is read back from `best.pt` below. The run directory
 # (`run_dir`) holding `best.pt`, `last.pt`, `history.csv` and per-epoch RBM snapshots is what the
 # reports 03–07 and 09 read.
 
@@ -47,6 +48,9 @@ import numpy as np
 
 from calolib.reports.notebook import setup, save_results, rbm_snapshot_callback, clear_run_dir
 from calolib.reports.plots import plot_loss_history
+from calolib.reports.takeaways import show, to_results
+from calolib.reports.takeaways.training import best_checkpoint, best_epoch, loss_drop, ll_trend
+from calolib.reports.takeaways.rbm import ais_rais_bracket
 from calolib.training import get_preset, apply_overrides, train, config_to_dict
 from calolib.training.steps import TERMS
 
@@ -70,18 +74,23 @@ result = train(config, data_path, run, resume=resume, device=device, progress=Fa
 history = result.history
 print(f"trained {result.epochs_run} epochs in {result.train_time_s:.0f} s; best validation AHEP {result.best_val:.4g}")
 print(f"checkpoint: {result.best_path}")
+best = best_checkpoint(run)
+takeaways = [best_epoch(best)]
+_ = show(takeaways[:1], title="The checkpoint the other reports use")
 
 # %% [markdown]
 # ## Every loss term against epoch
 # Solid lines: training averages over the epoch; dashed: validation (epoch 0 is the untrained model,
 # the yardstick for "it learns"). AE and Hits should fall steadily; Ent, Pos and Neg trade off as
-# the KL weight ramps up and the prior learns the encodings.
+# the KL weight ramps up and the prior learns the encodings. Terms that stay positive and fall by more
+# than a factor 3 are drawn on a log axis; the dotted line marks the epoch saved as `best.pt`.
 
 # %% tags=["key-figure"]
 terms = [t for t in TERMS if any(f"val_{t}" in r for r in history)]
 fig, axes = plt.subplots(2, 3, figsize=(17, 9))
 for ax, term in zip(axes.ravel(), [*terms, "ahep"]):
-    plot_loss_history(history, [f"train_{term}", f"val_{term}"], ax=ax, ylabel=f"{term} per event")
+    plot_loss_history(history, [f"train_{term}", f"val_{term}"], ax=ax, ylabel=f"{term} per event", logy="auto",
+                      mark_epoch=best["best_epoch"])
     ax.set_title(term.upper() if term != "ahep" else "AHEP = AE + Hits + Ent + Pos", fontsize=12)
 for ax in axes.ravel()[len(terms) + 1:]:
     ax.axis("off")
@@ -95,35 +104,53 @@ plt.show()
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
 for ax, key in zip(axes, ("lr", "kl_weight", "beta")):
-    plot_loss_history(history, [key], ax=ax, ylabel=key)
+    plot_loss_history(history, [key], ax=ax, ylabel=key, logy="auto")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## RBM log-likelihood and generation quality against epoch
-# Left: LL = −⟨E(z)⟩ − ln Z of the validation encodings under the prior (seed 001), with ln Z from AIS
-# (lower-biased, so this LL is high) and from reverse AIS started at the persistent chains (upper-biased
-# ln Z, LL low); the truth lies in between. Right: separation power of E_dep/E_inc and of the sparsity
-# between showers generated after each epoch and the validation showers (0 = indistinguishable).
-# Both are recorded when the training config sets `log_rbm_ll` and `gen_check_events`.
+# Left: LL = ⟨−E(z) − ln Z⟩ of the validation encodings under the prior (seed 001). For a prior whose
+# partition 0 is clamped to the E_inc code that is the conditional model p(z | E_inc), with ln Z(c) per
+# code from AIS (lower-biased, so this LL is high) and from reverse AIS started at chains of that same
+# conditional model (upper-biased ln Z, LL low); error bars include the sampling of codes. Right:
+# separation power of E_dep/E_inc and of the sparsity between showers generated after each epoch and
+# the validation showers (0 = indistinguishable). Both are recorded when the training config sets
+# `log_rbm_ll` and `gen_check_events`.
 
 # %%
 ll_keys = [k for k in ("rbm_ll_ais", "rbm_ll_rais") if any(k in r for r in history)]
 sep_keys = [k for k in ("sep_e_ratio", "sep_sparsity") if any(k in r for r in history)]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5))
 if ll_keys:
-    plot_loss_history(history, ll_keys, ax=ax1, ylabel="RBM log-likelihood [nats per sample]")
+    plot_loss_history(history, ll_keys, ax=ax1, ylabel="prior log-likelihood [nats per event]",
+                      errors={k: f"{k}_err" for k in ll_keys}, mark_epoch=best["best_epoch"])
 else:
     ax1.text(0.5, 0.5, "not recorded (log_rbm_ll: false)", ha="center", transform=ax1.transAxes)
 if sep_keys:
-    plot_loss_history(history, sep_keys, ax=ax2, ylabel="separation power")
+    plot_loss_history(history, sep_keys, ax=ax2, ylabel="separation power", logy="auto", mark_epoch=best["best_epoch"])
 else:
     ax2.text(0.5, 0.5, "not recorded (gen_check_events: 0)", ha="center", transform=ax2.transAxes)
 fig.tight_layout()
 plt.show()
 
+# %% [markdown]
+# ## What this run shows
+# Each sentence below is chosen and filled by code from this run's numbers.
+
 # %%
 first, last = history[0], history[-1]
+takeaways.append(loss_drop(float(first["val_ae"]), float(last["val_ae"]), term="AE"))
+if ll_keys:
+    takeaways.append(ll_trend(history))
+    if last.get("rbm_log_z_ais") is not None and last.get("rbm_log_z_ais_err") is not None:
+        takeaways.append(ais_rais_bracket(float(last["rbm_log_z_ais"]), float(last["rbm_log_z_ais_err"]),
+                                          float(last["rbm_log_z_rais"]), float(last["rbm_log_z_rais_err"]),
+                                          quantity="⟨ln Z⟩ of the final epoch's prior"))
+_ = show(takeaways)
+
+# %%
+ll = last.get("rbm_ll_ais")
 results = {
     "run_dir": str(run),
     "best_path": str(result.best_path),
@@ -140,5 +167,10 @@ results = {
     "sep_e_ratio_final": last.get("sep_e_ratio"),
     "sep_sparsity_final": last.get("sep_sparsity"),
     "config": config_to_dict(config),
+    "best": best,
+    "headline": {"best.pt epoch": best["best_epoch"], "training time [s]": round(float(result.train_time_s), 1),
+                 **({"LL prior, AIS [nats/event]": {"value": float(ll), "err": float(last.get("rbm_ll_ais_err") or 0)}}
+                    if ll is not None else {})},
+    "takeaways": to_results(takeaways),
 }
 results_path = save_results(out_dir, "02_train", results)

@@ -22,7 +22,13 @@
 # * singular-value spectra of the coupling blocks W_pq for the trained prior and across epochs (seed 004);
 # * ln Z from annealed importance sampling (AIS, low on average) and reverse AIS (RAIS, high on
 #   average), checked against exact enumeration on a small RBM, and the log-likelihood
-#   LL = −⟨E(z)⟩ − ln Z of the validation encodings.
+#   LL = ⟨−E(z) − ln Z⟩ of the validation encodings.
+#
+# The QVAE clamps partition 0 to the E_inc code in training and generation, so its prior is the
+# **conditional** model p(z | c) = e^{−E(c, z)}/Z(c): ln Z(c) is estimated per code (AIS from the
+# factorised base with the code's field, RAIS from block-Gibbs chains with that code clamped — samples of
+# the same conditional model) for `ll_codes` validation events, and LL uses their mean. The joint model
+# (all units free, RAIS from unclamped chains) is shown beside it for comparison only.
 
 # %% tags=["parameters"]
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file; its last n_samples events are encoded
@@ -30,7 +36,10 @@ run_dir: str = "reports/runs/quick"  # the trained run (best.pt and rbm_epochs/)
 n_samples: int = 2000  # validation events encoded, and Gibbs samples drawn
 gibbs_steps: int = 200  # block-Gibbs sweeps per prior sample
 ais_betas: int = 2000  # inverse temperatures of AIS and RAIS
-ais_chains: int = 256  # AIS chains
+ais_chains: int = 16  # AIS chains (and RAIS start samples) per E_inc code
+ll_codes: int = 32  # validation events whose code's ln Z(c) is estimated
+rais_gibbs_steps: int = 500  # block-Gibbs sweeps of the clamped chains that start RAIS
+convergence_betas: list = [10, 30, 100, 300, 1000]  # schedule lengths of the AIS/RAIS convergence figure
 small_sizes: list = [5, 5, 5, 5]  # partition sizes of the small RBM checked against exact ln Z
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # sampling seed
@@ -44,20 +53,30 @@ from IPython.display import Markdown, display
 
 from calolib.reports.notebook import setup, save_results, load_rbm_snapshots
 from calolib.reports.plots import plot_topology, plot_distributions
+from calolib.reports.takeaways import show, to_results
+from calolib.reports.takeaways.training import best_checkpoint, best_epoch
+from calolib.reports.takeaways.rbm import ais_rais_bracket, exact_check, prior_vs_data, log_likelihood_range, \
+    active_units
 from calolib.io import load_showers, ShowerFile
+from calolib.metrics.divergences import separation_power
 from calolib.training import load_checkpoint
 from calolib.topology import four_partite_mask
 from calolib.rbm import RBM
 from calolib.samplers import gibbs_sample
-from calolib.partition import ais, rais, exact_log_z, log_likelihood
-from calolib.diagnostics import coupling_spectra, spectra_over_checkpoints, model_callables
+from calolib.samplers.exact import exact_moments
+from calolib.partition import ais, rais, exact_log_z, model_samples
+from calolib.diagnostics import coupling_spectra, spectra_over_checkpoints, model_callables, prior_log_likelihood
 from calolib.diagnostics.plots import plot_spectra, plot_spectra_history
 
 setup()
 ck = load_checkpoint(run_dir, device=device)
 model, rbm = ck.model, ck.model.rbm
-print(f"prior: sizes {list(rbm.sizes)}, topology {rbm.config.topology}, {rbm.n_parameters} free parameters "
-      f"(epoch {ck.epoch} of {run_dir})")
+best = best_checkpoint(ck.path)
+n0 = int(model.config.n_clamped)
+print(f"prior: sizes {list(rbm.sizes)}, topology {rbm.config.topology}, {rbm.n_parameters} free parameters, "
+      f"{n0} clamped code bits")
+takeaways = [best_epoch(best)]
+_ = show(takeaways, title="The checkpoint")
 
 # %% [markdown]
 # ## The partitions on the annealer graphs
@@ -79,8 +98,8 @@ display(Markdown("\n".join(["| topology | graph | couplings | density | degree m
 # %% [markdown]
 # ## Energies of encoded data and of prior samples
 # Left: RBM energy E(z) of the encoder's latent codes of validation showers (the "positive phase")
-# and of block-Gibbs samples of the prior with the same conditioning bits clamped. Right: the mean
-# activation of each latent unit in both.
+# and of block-Gibbs samples of the prior with the same conditioning bits clamped (log y: the tails).
+# Right: the mean activation of each latent unit in both.
 
 # %%
 with ShowerFile(data_path) as f:
@@ -94,7 +113,7 @@ with torch.no_grad():
     e_data, e_prior = rbm.energy(z_data).cpu().numpy(), rbm.energy(z_prior).cpu().numpy()
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(16, 5.5))
 plot_distributions({"encoded validation data": e_data, f"Gibbs samples ({gibbs_steps} sweeps)": e_prior}, ax=ax1,
-                   xlabel="RBM energy E(z)")
+                   xlabel="RBM energy E(z)", logy=True)
 ax2.plot(z_data.mean(0).cpu().numpy(), ".", ms=3, label="encoded data")
 ax2.plot(z_prior.mean(0).cpu().numpy(), ".", ms=3, label="Gibbs samples")
 for off in rbm.offsets[1:]:
@@ -104,6 +123,11 @@ ax2.set_ylabel(r"mean activation $\langle z_i \rangle$")
 ax2.legend()
 fig.tight_layout()
 plt.show()
+bins = np.histogram_bin_edges(np.concatenate([e_data, e_prior]), 40)
+sep_prior = separation_power(np.histogram(e_data, bins)[0], np.histogram(e_prior, bins)[0])
+marg = z_data.mean(0).cpu().numpy()
+takeaways += [prior_vs_data(e_data, e_prior, sep_power=sep_prior), active_units(marg, n_clamped=n0)]
+_ = show(takeaways[-2:])
 
 # %% [markdown]
 # ## Singular values of the couplings
@@ -127,39 +151,110 @@ plt.show()
 
 # %% [markdown]
 # ## ln Z: exact, AIS and reverse AIS
-# First on a small random RBM where ln Z can be enumerated exactly, then on the trained prior, where
-# AIS starts from the factorised bias-only distribution and RAIS from the Gibbs samples above. The
-# truth lies between them (within their errors); LL = −⟨E(z_data)⟩ − ln Z is the log-likelihood of the
-# validation encodings under the prior (nats per sample).
+# First on a small random RBM where ln Z can be enumerated exactly — the joint model and the
+# conditional one for a few random codes — then on the trained prior. The figure shows how both
+# estimates approach each other as the schedule grows: AIS from below, RAIS from above (on average).
+# LL = ⟨−E(z_data) − ln Z⟩ is the log-likelihood of the validation encodings (nats per event).
 
 # %%
 small = RBM(tuple(small_sizes), weight_std=0.5, bias_std=0.5, seed=seed)
+codes_small = (torch.rand(8, small.sizes[0], generator=torch.Generator().manual_seed(seed)) < 0.5).float()
 small_exact = exact_log_z(small)
-small_ais = ais(small, ais_chains, ais_betas, seed=seed)
-small_rais = rais(small, gibbs_sample(small, ais_chains, 200, seed=seed), ais_betas, seed=seed)
-lz_ais = ais(rbm, ais_chains, ais_betas, seed=seed)
-lz_rais = rais(rbm, z_prior[:ais_chains], ais_betas, seed=seed)
-ll_ais, ll_rais = log_likelihood(rbm, z_data, lz_ais[0]), log_likelihood(rbm, z_data, lz_rais[0])
+small_exact_c = exact_log_z(small, conditioning=codes_small)
+small_ais = ais(small, ais_chains * 16, ais_betas, seed=seed)
+small_rais = rais(small, model_samples(small, ais_chains * 16, 200, seed=seed), ais_betas, seed=seed)
+sc_ais = ais(small, ais_chains, ais_betas, seed=seed, conditioning=codes_small)
+sc_rais = rais(small, model_samples(small, ais_chains, 200, seed=seed, conditioning=codes_small), ais_betas, seed=seed,
+               conditioning=codes_small)
+mean_err = lambda e: float(np.sqrt(np.sum(np.square(e))) / len(e))  # noqa: E731
+small_c = (float(small_exact_c.mean()), float(sc_ais[0].mean()), mean_err(sc_ais[1]), float(sc_rais[0].mean()),
+           mean_err(sc_rais[1]))
+conditioned = n0 > 0
+est = prior_log_likelihood(rbm, z_data, conditioned=conditioned, n_codes=ll_codes, n_chains=ais_chains,
+                           n_betas=ais_betas, gibbs_steps=rais_gibbs_steps, seed=seed)
+joint = prior_log_likelihood(rbm, z_data, conditioned=False, n_codes=ll_codes, n_chains=ais_chains, n_betas=ais_betas,
+                             gibbs_steps=rais_gibbs_steps, seed=seed) if conditioned else est
+# convergence with the schedule length (same codes and seeds)
+conv = {"small": [], "trained": []}
+for nb in convergence_betas:
+    a = ais(small, ais_chains, int(nb), seed=seed, conditioning=codes_small)
+    r = rais(small, model_samples(small, ais_chains, 200, seed=seed, conditioning=codes_small), int(nb), seed=seed,
+             conditioning=codes_small)
+    conv["small"].append((float(a[0].mean()), mean_err(a[1]), float(r[0].mean()), mean_err(r[1])))
+    e = prior_log_likelihood(rbm, z_data, conditioned=conditioned, n_codes=ll_codes, n_chains=ais_chains,
+                             n_betas=int(nb), gibbs_steps=rais_gibbs_steps, seed=seed)
+    conv["trained"].append((e.log_z_ais, e.log_z_ais_err, e.log_z_rais, e.log_z_rais_err))
+
+# %% tags=["key-figure"]
+fig, axes = plt.subplots(1, 2, figsize=(16, 5.5))
+for ax, key, title, ref in ((axes[0], "small", f"small RBM {list(small_sizes)}, {len(codes_small)} codes", small_c[0]),
+                            (axes[1], "trained", f"trained prior {list(rbm.sizes)}, {est.n_codes} codes", None)):
+    c = np.array(conv[key])
+    nb = np.asarray(convergence_betas, float)
+    ax.errorbar(nb, c[:, 0], yerr=c[:, 1], fmt="o-", capsize=3, label="AIS (low on average)")
+    ax.errorbar(nb * 1.05, c[:, 2], yerr=c[:, 3], fmt="s-", capsize=3, label="RAIS (high on average)")
+    if ref is not None:
+        ax.axhline(ref, color="black", ls="--", lw=1, label="exact (enumeration)")
+    ax.set_xscale("log")
+    ax.set_xlabel("inverse temperatures in the schedule")
+    ax.set_ylabel("⟨ln Z(c)⟩ over the codes" if conditioned else "ln Z")
+    ax.set_title(title, fontsize=12)
+    ax.legend()
+fig.tight_layout()
+plt.show()
+model_name = "conditional p(z ∣ c)" if conditioned else "joint"
 display(Markdown("\n".join([
-    "| RBM | exact ln Z | AIS ln Z | RAIS ln Z | LL (AIS) | LL (RAIS) |", "|---|---|---|---|---|---|",
-    f"| small {list(small_sizes)} | {small_exact:.4f} | {small_ais[0]:.4f} ± {small_ais[1]:.4f} | "
+    "| RBM | model | exact ln Z | AIS ln Z | RAIS ln Z | LL (AIS) | LL (RAIS) |", "|---|---|---|---|---|---|---|",
+    f"| small {list(small_sizes)} | joint | {small_exact:.4f} | {small_ais[0]:.4f} ± {small_ais[1]:.4f} | "
     f"{small_rais[0]:.4f} ± {small_rais[1]:.4f} | | |",
-    f"| trained prior {list(rbm.sizes)} | — | {lz_ais[0]:.3f} ± {lz_ais[1]:.3f} | {lz_rais[0]:.3f} ± {lz_rais[1]:.3f} | "
-    f"{ll_ais:.3f} | {ll_rais:.3f} |"])))
+    f"| small {list(small_sizes)} | conditional, ⟨·⟩ over {len(codes_small)} codes | {small_c[0]:.4f} | "
+    f"{small_c[1]:.4f} ± {small_c[2]:.4f} | {small_c[3]:.4f} ± {small_c[4]:.4f} | | |",
+    f"| trained prior {list(rbm.sizes)} | {model_name}, ⟨·⟩ over {est.n_codes} codes | — | "
+    f"{est.log_z_ais:.3f} ± {est.log_z_ais_err:.3f} | {est.log_z_rais:.3f} ± {est.log_z_rais_err:.3f} | "
+    f"{est.ll_ais:.3f} ± {est.ll_ais_err:.3f} | {est.ll_rais:.3f} ± {est.ll_rais_err:.3f} |"]
+    + ([f"| trained prior {list(rbm.sizes)} | joint (all units free; not the prior used) | — | "
+        f"{joint.log_z_ais:.3f} ± {joint.log_z_ais_err:.3f} | {joint.log_z_rais:.3f} ± {joint.log_z_rais_err:.3f} | "
+        f"{joint.ll_ais:.3f} | {joint.ll_rais:.3f} |"] if conditioned else []))))
+
+# %% [markdown]
+# ## What this run shows
+# Each sentence is chosen and filled by code from the numbers above.
+
+# %%
+takeaways += [
+    exact_check(small_c[0], *small_c[1:]),
+    ais_rais_bracket(est.log_z_ais, est.log_z_ais_err, est.log_z_rais, est.log_z_rais_err,
+                     quantity="⟨ln Z(c)⟩ of the trained prior" if conditioned else "ln Z of the trained prior"),
+    log_likelihood_range(est.ll_ais, est.ll_rais, max(est.ll_ais_err, est.ll_rais_err), n_states=est.n_states,
+                         model="the conditional prior p(z | E_inc)" if conditioned else "the prior"),
+]
+_ = show(takeaways)
 
 # %%
 results = {
     "rbm_sizes": list(rbm.sizes),
     "n_parameters": int(rbm.n_parameters),
     "topologies": {t: m.summary() for t, m in topologies.items()},
+    "best": best,
     "mean_energy_data": float(e_data.mean()),
     "mean_energy_prior": float(e_prior.mean()),
+    "sep_power_prior_vs_data": float(sep_prior),
+    "active_free_units": int(((marg[n0:] > 0.01) & (marg[n0:] < 0.99)).sum()), "n_free_units": int(len(marg) - n0),
     "effective_rank_full": float(spectra.effective_ranks["full"]),
     "n_snapshots": len(snapshots),
     "small_exact_log_z": small_exact,
     "small_ais_log_z": small_ais[0], "small_ais_err": small_ais[1],
     "small_rais_log_z": small_rais[0], "small_rais_err": small_rais[1],
-    "ais_log_z": lz_ais[0], "ais_err": lz_ais[1], "rais_log_z": lz_rais[0], "rais_err": lz_rais[1],
-    "ll_ais": ll_ais, "ll_rais": ll_rais,
+    "small_conditional": dict(zip(("exact", "ais", "ais_err", "rais", "rais_err"), small_c)),
+    "likelihood_model": model_name,
+    "ais_log_z": est.log_z_ais, "ais_err": est.log_z_ais_err, "rais_log_z": est.log_z_rais, "rais_err": est.log_z_rais_err,
+    "ll_ais": est.ll_ais, "ll_rais": est.ll_rais, "ll_err": max(est.ll_ais_err, est.ll_rais_err),
+    "likelihood": est.to_dict(), "joint": joint.to_dict(),
+    "convergence": {"n_betas": list(convergence_betas), **conv},
+    "headline": {"LL prior, AIS [nats/event]": {"value": est.ll_ais, "err": est.ll_ais_err},
+                 "ln Z AIS": {"value": est.log_z_ais, "err": est.log_z_ais_err},
+                 "ln Z RAIS": {"value": est.log_z_rais, "err": est.log_z_rais_err},
+                 "active free units": f"{int(((marg[n0:] > 0.01) & (marg[n0:] < 0.99)).sum())}/{int(len(marg) - n0)}"},
+    "takeaways": to_results(takeaways),
 }
 results_path = save_results(out_dir, "04_rbm", results)

@@ -131,3 +131,51 @@ def test_seed_004_cases_small():
     assert set(cases) == {"random-full", "zephyr", "zephyr-no-bias", "trained", "bernoulli"}
     for r in cases.values():
         assert r.c[0] == 1.0 and r.c.shape == (21,)
+
+
+def test_gibbs_observables_energy_is_the_rbm_energy_in_equilibrium():
+    """The recorded E(z(t)) average equals the exact ⟨E⟩ of an enumerable RBM; m(t) ∈ [−1, 1]."""
+    from calolib.diagnostics.autocorrelation import gibbs_observables
+    from calolib.rbm import RBM
+    from calolib.samplers.exact import exact_moments
+
+    rbm = RBM((3, 3, 3, 3), "full", weight_std=1.0, bias_std=0.5, seed=1)
+    obs = gibbs_observables(rbm, 200, 100, seed=0, burn_in=50)
+    assert obs["energy"].shape == (200, 100) and np.abs(obs["magnetisation"]).max() <= 1
+    exact = exact_moments(rbm)["mean_energy"]
+    sem = obs["energy"].mean(1).std() / np.sqrt(200)  # chains are independent
+    assert abs(obs["energy"].mean() - exact) < 5 * sem
+
+
+def test_cold_strong_rbm_correlates_and_thinning_removes_it():
+    from calolib.rbm import RBM
+
+    rbm = RBM((24, 24, 24, 24), "zephyr", weight_std=1.0, bias_std=1.0, seed=0)
+    hot = autocorrelation_study(rbm, 60, 400, 1.0, seed=0, energy=True, burn_in=20)
+    cold = autocorrelation_study(rbm, 60, 400, 3.0, seed=0, energy=True, burn_in=20)
+    assert cold.tau - 3 * cold.tau_err > hot.tau + 3 * hot.tau_err
+    assert cold.tau_energy - 3 * cold.tau_energy_err > 1.2  # the energy is correlated too
+    thin = autocorrelation_study(rbm, 60, 60, 3.0, seed=1, every=int(20 * cold.tau), energy=True)
+    assert thin.info["every"] > 1 and abs(thin.tau - 1) < 4 * thin.tau_err + 0.1
+    s = cold.summary()
+    assert s["converged"] and s["every"] == 1 and s["n_records"] == 400
+
+
+def test_clamped_chains_with_one_code_decorrelate():
+    """One code for every chain: the constant clamped bits add nothing to C(τ) (different codes would)."""
+    from calolib.rbm import RBM
+
+    rbm = RBM((4, 6, 6, 6), weight_std=1e-3, seed=0)
+    r = autocorrelation_study(rbm, 100, 200, seed=0, energy=True, conditioning=torch.tensor([1.0, 0.0, 1.0, 1.0]))
+    assert abs(r.tau - 1) < 3 * r.tau_err + 0.05 and abs(r.tau_energy - 1) < 3 * r.tau_energy_err + 0.05
+
+
+def test_seed_004_cases_with_the_correlated_additions():
+    cases = seed_004_cases(sizes=(6, 6, 6, 6), n_chains=20, n_steps=40, device="cpu", bernoulli=False, energy=True,
+                           strong_std=1.0, cold_beta=3.0, thin_every=5, thin_records=10, thin_chains=6)
+    assert list(cases) == ["random-full", "zephyr", "zephyr-no-bias", "zephyr-strong", "zephyr-strong-cold",
+                           "zephyr-strong-cold-thinned"]
+    assert cases["zephyr-strong-cold"].info["beta"] == 3.0 and "β = 3" in cases["zephyr-strong-cold"].info["label"]
+    assert cases["zephyr-strong-cold-thinned"].magnetisation.shape == (6, 10)
+    assert cases["zephyr-strong-cold-thinned"].info["every"] == 5
+    assert all(r.c_energy is not None for r in cases.values())

@@ -97,3 +97,63 @@ def test_with_a_real_qvae():
     z = enc(x, e)
     assert z.shape == (8, 32) and dec(z, e).shape == (8, 368)
     np.testing.assert_allclose(en(z).numpy(), model.rbm.energy(z).detach().numpy())
+
+
+def test_free_unit_energy_zeroes_the_code_bits():
+    from calolib.diagnostics.clustering import free_unit_energy
+    from calolib.rbm import RBM
+
+    rbm = RBM((3, 4, 4, 4), weight_std=1.0, bias_std=1.0, seed=0)
+    z = (torch.rand(20, 15, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    zf = z.clone()
+    zf[:, :3] = 0
+    a, w = rbm.bias_vector(), rbm.weight_matrix()
+    want = -(zf[:, 3:] @ a[3:]) - 0.5 * ((zf[:, 3:] @ w[3:, 3:]) * zf[:, 3:]).sum(1)
+    np.testing.assert_allclose(free_unit_energy(rbm, z, 3).detach().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_code_bits_can_flip_the_energy_trend():
+    """A code whose bias favours high E_inc lowers E(z) with E_inc, while the free part rises: the sign flips."""
+    e = np.geomspace(1e3, 1e6, 120)
+
+    def encode(x, ee):  # 4 code bits (thermometer of E_inc) + 8 free bits whose ones *fall* with E_inc
+        tt = torch.as_tensor((np.log10(np.asarray(ee)) - 3) / 3)
+        code = (tt[:, None] > torch.tensor([0.2, 0.4, 0.6, 0.8])).float()
+        free = (torch.rand(len(ee), 8, generator=torch.Generator().manual_seed(int(1e3 * float(tt.sum())) % 1000))
+                < (0.9 - 0.8 * tt)[:, None]).float()
+        return torch.cat([code, free], 1)
+
+    encode.n_clamped = 4
+    free_e = lambda z: -torch.as_tensor(z)[:, 4:].sum(1)  # noqa: E731 - more ones, lower energy
+    full_e = lambda z: -torch.as_tensor(z)[:, 4:].sum(1) - 5.0 * torch.as_tensor(z)[:, :4].sum(1)  # noqa: E731
+    r = latent_clustering(encode, free_e, np.zeros((120, 1)), e, n_repeats=4, groups=3, full_energy=full_e)
+    assert r.corr_log_e > 0.5 and r.corr_log_e_full < -0.5
+    assert r.full_energies.shape == (120, 4)
+
+
+def test_deterministic_encoder_has_one_code_per_event_and_the_null_is_shuffled_groups():
+    e = np.geomspace(1e3, 1e6, 90)
+
+    def encode(x, ee):  # deterministic, independent of E_inc: hash of the event row
+        idx = torch.as_tensor(np.asarray(x)[:, 0]).long()
+        return ((idx[:, None] * torch.arange(1, 11)) % 3 == 0).float()
+
+    x = np.arange(90)[:, None].astype(float)
+    r = latent_clustering(encode, energy_fn, x, e, n_repeats=6, groups=3, n_permutations=100)
+    assert (r.distinct_codes == 1).all() and r.median_distinct_codes == 1
+    assert r.group_hist.sum() == pytest.approx(90)  # each event weighs 1 whatever n_repeats
+    assert abs(r.excess_overlap) < 0.1 and r.null_overlap_q95 >= r.null_overlap_mean
+    d = r.to_dict()
+    assert d["median_distinct_codes"] == 1 and d["n_repeats"] == 6
+
+
+def test_energy_dependent_encodings_exceed_the_shuffled_null():
+    gen = torch.Generator().manual_seed(2)
+
+    def encode(x, ee):
+        p = ((torch.log10(torch.as_tensor(ee)) - 3) / 3).clamp(0.05, 0.95).float()
+        return (torch.rand(len(ee), N_LATENT, generator=gen) < p[:, None]).float()
+
+    r = latent_clustering(encode, energy_fn, np.zeros((150, 3)), np.geomspace(1e3, 1e6, 150), n_repeats=5, groups=3)
+    assert r.excess_overlap > 0.3 and r.overlap_score > r.null_overlap_q95
+    assert r.median_distinct_codes == 5  # stochastic: every encoding differs

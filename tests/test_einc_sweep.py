@@ -31,7 +31,11 @@ def test_known_minimum_on_grid():
     expected = (GRID[None] - e[:, None]) ** 2 * (z**2).mean(1, keepdims=True)
     np.testing.assert_allclose(sw.curves["mse"], expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(sw.curves["energy"], np.abs(GRID[None] / e[:, None] - 1), rtol=1e-10)
-    assert sw.summary() == {"mse": 1.0, "energy": 1.0, "sparsity": pytest.approx(sw.summary()["sparsity"])}
+    summary = sw.summary()
+    assert summary["mse"] == 1.0 and summary["energy"] == 1.0
+    # no voxel is ever empty: the sparsity criterion is flat, its "argmin" is the first grid point for every
+    # event, which is an edge, not a minimum: no interior minimum, no median
+    assert (sw.at_edge["sparsity"] == -1).all() and np.isnan(summary["sparsity"])
     assert np.nanmax(np.abs(sw.bias["mse"]["median_ratio"] - 1)) == 0.0
 
 
@@ -95,3 +99,44 @@ def test_bad_arguments():
         einc_sweep(linear_decoder, z[:3], x, e, GRID)
     with pytest.raises(CalolibError):
         einc_sweep(linear_decoder, z, x, e, GRID, space="logit")
+
+
+def normalised_decoder(z, e):
+    """x̂ = the voxel fractions z, whatever E′: a decoder that ignores its conditioning."""
+    return np.asarray(z, dtype=float)
+
+
+def test_inverting_with_the_decoder_energy_is_a_tautology():
+    """The MeV conversion multiplies by an energy.  With E′ it puts the energy criterion's minimum at E_inc for a
+    decoder that ignores E′ entirely; with the true E_inc the criterion is flat: no minimum, every argmin on the edge."""
+    z, _, e = make_events(30)
+    to_mev = lambda x, ee: np.asarray(x) * np.asarray(ee)[:, None]  # noqa: E731 - fractions of E_inc -> MeV
+    taut = einc_sweep(normalised_decoder, z, z, e, GRID, to_mev=to_mev, showers_true=z * e[:, None], invert_with="decoder")
+    np.testing.assert_allclose(taut.argmin["energy"], e)  # "faithful" — by construction, not by the decoder
+    true = einc_sweep(normalised_decoder, z, z, e, GRID, to_mev=to_mev, showers_true=z * e[:, None])
+    assert true.invert_with == "true"
+    np.testing.assert_allclose(true.curves["energy"], 0.0, atol=1e-12)  # the decoder ignores E′: nothing to minimise
+    assert (true.at_edge["energy"] == -1).all() and np.isnan(true.summary()["energy"])
+
+
+def test_decoder_that_wants_a_larger_energy_and_edge_flags():
+    """x̂ fractions scale like (E′/(4 E))^½: the energy criterion is minimised at E′ = 4 E_inc — off the grid for
+    the highest energies, whose argmins are flagged and left out of the medians."""
+    z, x, e = make_events(60, seed=3)
+    ratio = {}
+
+    def decode(zz, ee):
+        ee = np.asarray(ee)
+        tt = np.asarray(ratio["e"])
+        return np.asarray(zz) * np.sqrt(ee / (4 * tt))[:, None]
+
+    ratio["e"] = np.tile(e, len(GRID))  # the decoder knows each row's true energy (grid-major tiling)
+    to_mev = lambda xx, ee: np.asarray(xx) * np.asarray(ee)[:, None]  # noqa: E731
+    sw = einc_sweep(decode, z, z, e, GRID, to_mev=to_mev, showers_true=z * e[:, None], max_batch=10**6)
+    high = e * 4 > GRID[-1]
+    assert (sw.at_edge["energy"][high] == 1).all() and (sw.at_edge["energy"][~high] == 0).all()
+    st = sw.stats()["energy"]
+    assert st["median_ratio"] == pytest.approx(4.0, rel=0.3) and st["lo"] > 1.1
+    assert st["n_interior"] == int((~high).sum()) and st["frac_high_edge"] == pytest.approx(high.mean(), abs=1e-3)
+    with pytest.raises(CalolibError, match="invert_with"):
+        einc_sweep(decode, z, z, e, GRID, invert_with="guess")

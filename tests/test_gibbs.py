@@ -161,11 +161,30 @@ def test_sampler_benchmark_runs_tiny(tmp_path):
 
     parser = argparse.ArgumentParser()
     bench.add_arguments(parser)
-    args = parser.parse_args(["--sizes", "6", "--chains", "16", "--sweeps", "2", "--repeats", "1", "--skip", "plugin-blocksampler"])
+    args = parser.parse_args(["--sizes", "6", "--chains", "16", "--sweeps", "2", "--raw-chains", "32", "--raw-sweeps", "3",
+                              "--sa-reads", "2", "--sa-sweeps", "5", "--repeats", "1", "--skip", "plugin-blocksampler", "--no-jit"])
     args.device, args.out = "cpu", str(tmp_path / "sampler.json")
     result = bench.run(args)
     s = result["summary"]
-    assert set(s["spin_updates_per_s"]) == {"calolib-gibbs", "calolib-gibbs-dense", "dwave-sa"}
-    assert all(r["spin_updates"] == 16 * 2 * 24 for r in result["runs"])
-    assert np.isclose(s["speedup_vs_sa"], s["spin_updates_per_s"]["calolib-gibbs"] / s["spin_updates_per_s"]["dwave-sa"])
+    assert set(s["workloads"]) == {"anneal", "raw"}
+    names = {"calolib-gibbs", "calolib-gibbs-torch", "dwave-sa"}
+    for wl in s["workloads"].values():
+        assert set(wl["spin_updates_per_s"]) == names and wl["description"]
+        assert np.isclose(wl["speedup_vs_sa"], wl["spin_updates_per_s"]["calolib-gibbs"] / wl["spin_updates_per_s"]["dwave-sa"])
+    want = {("anneal", "calolib-gibbs"): 16 * 2, ("raw", "calolib-gibbs"): 32 * 3, ("raw", "dwave-sa"): 2 * 5, ("anneal", "dwave-sa"): 16 * 2}
+    for r in result["runs"]:
+        if (r["workload"], r["name"]) in want:
+            assert r["spin_updates"] == want[(r["workload"], r["name"])] * 24
+    assert s["headline"]["raw_speedup_vs_sa"] == s["workloads"]["raw"]["speedup_vs_sa"]
+    assert len(s["load_average"]["before"]) == 3 and s["versions"]["torch"] == torch.__version__
     assert (tmp_path / "sampler.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_sampler_benchmark_measures_cold_and_cached_jit():
+    pytest.importorskip("numba")
+    from calolib.bench.sampler import jit_times
+
+    t = jit_times()
+    assert set(t) == {"cold_first_call_s", "cold_import_s", "cached_first_call_s", "cached_import_s"}
+    assert t["cached_first_call_s"] < t["cold_first_call_s"]  # the cache is used

@@ -22,7 +22,7 @@ def test_acf_and_magnetisation():
     lines = dplots.plot_acf({"noise": r, "ar1": r.__class__("ar1", r.magnetisation, np.array([1.0, 0.5, 0.25]),
                                                               2.0, 0.1, 2)}, ax=a1)
     assert len(lines) == 2 and "τ_int" in lines[0].get_label()
-    assert a1.get_xlabel() == "lag τ [sweeps]" and a1.get_ylabel() == "C(τ)"
+    assert a1.get_xlabel() == "lag τ [sweeps]" and a1.get_ylabel() == "C(τ) of m"
     assert len(dplots.plot_magnetisation(r, ax=a2, n_chains=3)) == 3 and "[sweeps]" in a2.get_xlabel()
     with pytest.raises(TypeError):
         dplots.plot_acf(r, ax="not an axes")
@@ -81,7 +81,9 @@ def test_einc_plots():
     assert len(arts) == 4 and arts[1].get_xdata()[0] == pytest.approx(e[0])
     assert a1.get_xlabel() == "decoder E′_inc [MeV]"
     arts = dplots.plot_einc_argmin(sw, ax=a2)
-    assert len(arts) == 4 and a2.get_ylabel() == "argmin E′ [MeV]"
+    # mse, energy, sparsity, the sparsity argmins on the low grid edge (flat criterion: no empty voxels), y = x
+    assert len(arts) == 5 and a2.get_ylabel() == "argmin E′ [MeV]"
+    assert arts[3].get_label() == "sparsity: 5 at the low grid edge" and "0 interior" in arts[2].get_label()
     with pytest.raises(CalolibError):
         dplots.plot_einc_curves(sw, criterion="nope", ax=a1)
 
@@ -101,3 +103,40 @@ def test_feature_histograms_with_ratio_panels():
     assert feature_label("ec_x_3") == "⟨x⟩ layer 3 [mm]"
     with pytest.raises(ValueError):
         plot_feature_histograms(gen, ref, names=["nope"])
+
+
+def test_log_acf_stops_at_the_noise_and_at_k_tau():
+    from calolib.diagnostics.autocorrelation import _result, ar1_series
+
+    r = _result("ar1", ar1_series(0.9, 100, 2000, seed=0), 600, 5.0, {})
+    fig, ax = plt.subplots()
+    (line, *_), = [dplots.plot_acf({"ar1": r}, ax=ax, logy=True, lag_factor=5.0)]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert ax.get_yscale() == "log" and (y > 0).all()
+    assert x.max() <= 5 * r.tau + 1  # drawn to at most 5 τ_int
+    np.testing.assert_allclose(y[:10], 0.9 ** np.arange(10), atol=0.03)  # exponential decay, C(τ) = φ^τ
+    assert any(a.get_label() == "2 × noise level" for a in ax.get_lines())
+    with pytest.raises(CalolibError):
+        dplots.plot_acf({"ar1": r}, ax=ax, observable="x")
+
+
+def test_trajectory_band_and_loss_log_scale():
+    from calolib.diagnostics.autocorrelation import bernoulli_noise_study
+    from calolib.reports.plots import plot_loss_history
+
+    fig, (a1, a2, a3) = plt.subplots(1, 3)
+    arts = dplots.plot_magnetisation(bernoulli_noise_study(50, 40), ax=a1, n_chains=2, band=True, max_t=30)
+    assert arts[0].get_label() == "16–84 % of the chains" and len(arts) == 4 and len(arts[1].get_xdata()) == 30
+    rows = [{"epoch": 0, "val_ae": 5000.0}, {"epoch": 1, "val_ae": 700.0}, {"epoch": 2, "val_ae": 400.0}]
+    plot_loss_history(rows, ["val_ae"], ax=a2, logy="auto", mark_epoch=2)
+    assert a2.get_yscale() == "log" and any("best.pt (epoch 2)" == a.get_label() for a in a2.get_lines())
+    plot_loss_history([{"epoch": 0, "val_pos": -10.0}, {"epoch": 1, "val_pos": -140.0}], ["val_pos"], ax=a3, logy="auto")
+    assert a3.get_yscale() == "linear"  # negative terms stay linear
+
+
+def test_latent_ecdf_steps_once_per_event():
+    rng = np.random.default_rng(0)
+    r = latent_clustering(lambda x, e: rng.random((len(e), 6)) < 0.5, lambda z: -z.sum(1), np.zeros((30, 1)),
+                          np.geomspace(1e3, 1e6, 30), n_repeats=4, groups=3)
+    arts = dplots.plot_latent_ecdf(r)
+    assert len(arts) == 3 and all(len(a.get_xdata()) == 10 for a in arts) and arts[0].get_ydata()[-1] == 1.0

@@ -18,6 +18,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -105,7 +106,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"best val AHEP {result.best_val:.4g}")
     if args.resume and result.epochs_run == 0 and args.epochs is not None and args.epochs < int(result.history[-1]["epoch"]):
         msg += f" (the run already has {int(result.history[-1]['epoch'])} epochs; config.json unchanged)"
-    print(msg, file=sys.stdout)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        print(msg, file=sys.stdout)
     return 0
 
 

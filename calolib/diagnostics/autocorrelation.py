@@ -25,7 +25,7 @@ from calolib.metrics._arrays import as_numpy
 
 __all__ = ["acf", "acf_two_time", "integrated_autocorrelation_time", "tau_int_with_error", "TauInt",
            "magnetisation", "AutocorrelationResult", "autocorrelation_study", "bernoulli_noise_study",
-           "seed_004_cases", "ar1_series"]
+           "seed_004_cases", "ar1_series", "gibbs_observables"]
 
 
 def __dir__():
@@ -193,9 +193,67 @@ def ar1_series(phi: float, n_chains: int, n_steps: int, seed: int = 0) -> np.nda
     return lfilter([1.0], [1.0, -phi], eps, axis=1)
 
 
+def gibbs_observables(rbm, n_chains: int, n_steps: int, beta: float = 1.0, seed: int = 0, *, every: int = 1,
+                      burn_in: int = 0, conditioning=None) -> dict[str, np.ndarray]:
+    """Magnetisation m(t) and energy E(z(t)) of ``n_chains`` block-Gibbs chains, recorded every ``every`` sweeps.
+
+    Chains start from uniform random bits and run ``burn_in`` sweeps before the first record; then
+    ``n_steps`` records are taken, ``every`` sweeps apart (so ``burn_in + n_steps·every`` sweeps in all;
+    ``every`` > 1 is the seed-004 "Δt" thinning).  The energy is the RBM energy E(z) = −a·z − ½ zᵀWz at the
+    chains' inverse temperature 1 (not β·E).  States are never stored.
+
+    Returns:
+        ``{"magnetisation": (n_chains, n_steps), "energy": (n_chains, n_steps)}`` float64 arrays.
+
+    Example:
+        >>> from calolib.rbm import RBM
+        >>> obs = gibbs_observables(RBM((2, 2, 2, 2), weight_std=0.5), 3, 4, every=2)
+        >>> obs["magnetisation"].shape, obs["energy"].shape
+        ((3, 4), (3, 4))
+    """
+    import warnings
+
+    import torch
+
+    from calolib.samplers.gibbs import BlockGibbsKernel
+    from calolib.samplers.base import check_conditioning
+
+    if int(n_chains) < 2 or int(n_steps) < 1 or int(every) < 1 or int(burn_in) < 0:
+        raise CalolibError(f"need n_chains >= 2, n_steps >= 1, every >= 1, burn_in >= 0; got {n_chains}, {n_steps}, "
+                           f"{every}, {burn_in}")
+    kernel = BlockGibbsKernel(rbm, beta)
+    gen = torch.Generator(device=kernel.device).manual_seed(int(seed) % (2**63))
+    zt = kernel.init_state(int(n_chains), gen)
+    cond = check_conditioning(rbm, conditioning, int(n_chains))
+    if cond is not None:
+        zt[kernel.slices[0]] = cond.T.to(zt.dtype)
+    n = rbm.n_units
+    with torch.no_grad():
+        w = rbm.weight_matrix().detach().float()
+        a = rbm.bias_vector().detach().float()
+    if n > 64 and float((w != 0).float().mean()) < 0.1:
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": only CSR @ dense is used
+            warnings.simplefilter("ignore", UserWarning)
+            w = w.to_sparse_csr()
+    m_out = np.empty((int(n_chains), int(n_steps)))
+    e_out = np.empty((int(n_chains), int(n_steps)))
+    if burn_in:
+        kernel.run(zt, int(burn_in), gen, clamp0=cond is not None)
+    for t in range(int(n_steps)):
+        kernel.run(zt, int(every), gen, clamp0=cond is not None)
+        z = zt[:n].float()  # (N, B)
+        m_out[:, t] = (2.0 * z.mean(0) - 1.0).cpu().numpy()
+        e_out[:, t] = (-(a @ z) - 0.5 * (z * (w @ z)).sum(0)).double().cpu().numpy()
+    return {"magnetisation": m_out, "energy": e_out}
+
+
 @dataclass(frozen=True)
 class AutocorrelationResult:
-    """One ACF study: trajectories, C(τ) and τ_int."""
+    """One ACF study: trajectories, C(τ) and τ_int of the magnetisation (and of the energy when recorded).
+
+    Times and lags are in records; ``every`` sweeps lie between records (``info["every"]``), so τ_int in
+    sweeps is ``tau · every`` for thinned chains.
+    """
 
     name: str
     magnetisation: np.ndarray = field(repr=False)  # (n_chains, T)
@@ -204,43 +262,78 @@ class AutocorrelationResult:
     tau_err: float
     window: int
     info: dict = field(default_factory=dict)
+    energy: np.ndarray | None = field(default=None, repr=False)  # (n_chains, T) RBM energies
+    c_energy: np.ndarray | None = field(default=None, repr=False)  # (L+1,)
+    tau_energy: float = float("nan")
+    tau_energy_err: float = float("nan")
+    window_energy: int = 0
 
     @property
     def lags(self) -> np.ndarray:
         return np.arange(self.c.shape[0])
 
+    @property
+    def converged(self) -> bool:
+        """True when Sokal's window criterion was met within the computed lags (else τ_int is a lower bound)."""
+        ok = self.window < len(self.c) - 1
+        if self.c_energy is not None:
+            ok = ok and self.window_energy < len(self.c_energy) - 1
+        return bool(ok)
 
-def _result(name: str, m, max_lag, c_window: float, info: dict) -> AutocorrelationResult:
+    def summary(self) -> dict:
+        """τ_int of both observables with errors and windows, the ensemble and the thinning, as a JSON-able dict."""
+        return {"tau": self.tau, "tau_err": self.tau_err, "window": self.window, "tau_energy": self.tau_energy,
+                "tau_energy_err": self.tau_energy_err, "window_energy": self.window_energy,
+                "converged": self.converged, "n_chains": int(self.magnetisation.shape[0]),
+                "n_records": int(self.magnetisation.shape[1]), "every": int(self.info.get("every", 1)),
+                "beta": self.info.get("beta")}
+
+
+def _result(name: str, m, max_lag, c_window: float, info: dict, energy=None) -> AutocorrelationResult:
     m = _series(m)
     c = acf(m, max_lag)
     t = _tau_from_c(c, c_window, m.size)
-    return AutocorrelationResult(name, m, c, t.tau, t.err, t.window, info)
+    if energy is None:
+        return AutocorrelationResult(name, m, c, t.tau, t.err, t.window, info)
+    e = _series(energy)
+    ce = acf(e, max_lag)
+    te = _tau_from_c(ce, c_window, e.size)
+    return AutocorrelationResult(name, m, c, t.tau, t.err, t.window, info, e, ce, te.tau, te.err, te.window)
 
 
 def autocorrelation_study(rbm, n_chains: int = 100, n_steps: int = 1000, beta: float = 1.0, seed: int = 0, *,
                           max_lag: int | None = None, every: int = 1, c: float = 5.0, name: str = "rbm",
-                          trajectory=None) -> AutocorrelationResult:
-    """Magnetisation trajectories of block-Gibbs chains of ``rbm`` and their C(τ), τ_int.
+                          trajectory=None, energy: bool = False, burn_in: int = 0,
+                          conditioning=None) -> AutocorrelationResult:
+    """Magnetisation (and, with ``energy``, RBM-energy) trajectories of block-Gibbs chains and their C(τ), τ_int.
 
     Args:
         rbm: the RBM (on the device the chains should run on).
+        n_steps: records per chain, ``every`` sweeps apart (after ``burn_in`` sweeps).
         trajectory: callable ``(rbm, n_chains, n_steps, beta, seed) -> (n_chains, T)`` magnetisations;
-            default :func:`calolib.samplers.gibbs_trajectory` (states are never stored).
+            default :func:`calolib.samplers.gibbs_trajectory` (states are never stored).  With ``energy``,
+            ``burn_in`` or ``conditioning`` the chains come from :func:`gibbs_observables` instead.
+        conditioning: code(s) clamped on partition 0 (use one code for all chains: different codes give
+            each chain its own mean, which the ensemble ACF sees as correlation that never decays).
 
     Example:
         >>> from calolib.rbm import RBM
-        >>> r = autocorrelation_study(RBM((4, 4, 4, 4), seed=0), n_chains=50, n_steps=100)
-        >>> r.magnetisation.shape, float(r.c[0])
-        ((50, 100), 1.0)
+        >>> r = autocorrelation_study(RBM((4, 4, 4, 4), seed=0), n_chains=50, n_steps=100, energy=True)
+        >>> r.magnetisation.shape, float(r.c[0]), float(r.c_energy[0])
+        ((50, 100), 1.0, 1.0)
     """
+    info = {"n_chains": n_chains, "n_steps": n_steps, "beta": beta, "seed": seed, "every": every, "burn_in": burn_in}
+    if energy or burn_in or conditioning is not None:
+        obs = gibbs_observables(rbm, n_chains, n_steps, beta, seed, every=every, burn_in=burn_in,
+                                conditioning=conditioning)
+        return _result(name, obs["magnetisation"], max_lag, c, info, obs["energy"] if energy else None)
     if trajectory is None:
         from calolib.samplers import gibbs_trajectory
 
-        m = gibbs_trajectory(rbm, n_chains, n_steps, beta, seed, every=every)
+        m = gibbs_trajectory(rbm, n_chains, n_steps * every, beta, seed, every=every)
     else:
         m = trajectory(rbm, n_chains, n_steps, beta, seed)
-    return _result(name, m, max_lag, c, {"n_chains": n_chains, "n_steps": n_steps, "beta": beta, "seed": seed,
-                                         "every": every})
+    return _result(name, m, max_lag, c, info)
 
 
 def bernoulli_noise_study(n_chains: int = 1000, n_steps: int = 500, n_spins: int = 100, p: float = 0.5,
@@ -259,31 +352,60 @@ def bernoulli_noise_study(n_chains: int = 1000, n_steps: int = 500, n_spins: int
 
 def seed_004_cases(trained_rbm=None, *, sizes=(302, 302, 302, 302), n_chains: int = 100, n_steps: int = 1000,
                    seed: int = 0, device="auto", max_lag: int | None = None, bernoulli: bool = True,
-                   every: int = 1, weight_std: float = 0.01, bias_std: float = 0.01) -> dict[str, AutocorrelationResult]:
-    """The seed-004 ACF cases at 4 partitions of ``sizes``: ensemble ``n_chains``, ``n_steps`` sweeps.
+                   every: int = 1, weight_std: float = 0.01, bias_std: float = 0.01, strong_std: float = 0.0,
+                   cold_beta: float = 0.0, thin_every: int = 0, thin_records: int = 30, thin_chains: int = 20,
+                   trained_conditioning=None, energy: bool = False,
+                   burn_in: int = 0) -> dict[str, AutocorrelationResult]:
+    """The seed-004 ACF cases at 4 partitions of ``sizes``: ensemble ``n_chains``, ``n_steps`` records.
 
-    Cases: ``"random-full"`` (full connectivity, weights and biases ~ N(0, 0.01)), ``"zephyr"``
-    (Zephyr-masked, same initialisation), ``"zephyr-no-bias"`` (biases 0), ``"trained"`` (when a
-    trained RBM is passed) and ``"bernoulli"`` (i.i.d. noise, 1000×500 as in the seed).
+    Cases (keys; ``info["label"]`` says what each is): ``"random-full"`` (full connectivity, weights and biases
+    ~ N(0, ``weight_std``²) — the seed's N(0, 0.01)), ``"zephyr"`` (Zephyr-masked, same initialisation),
+    ``"zephyr-no-bias"`` (biases 0), ``"trained"`` (when a trained RBM is passed; ``trained_conditioning``
+    clamps its partition 0), ``"bernoulli"`` (i.i.d. noise, 1000×500 as in the seed).  With ``strong_std`` > 0
+    a Zephyr RBM with weights and biases ~ N(0, strong_std²) (seed 004's small-RBM initialisation) is added at
+    β = 1 (``"zephyr-strong"``) and, with ``cold_beta`` > 0, at that β (``"zephyr-strong-cold"``); with
+    ``thin_every`` > 0 the cold case is also run thinned, one record every ``thin_every`` sweeps
+    (``thin_records`` records of ``thin_chains`` chains: the seed's Δt = 1000 case, ``"zephyr-strong-cold-thinned"``).
 
     Example:
         >>> cases = seed_004_cases(sizes=(4, 4, 4, 4), n_chains=20, n_steps=30, bernoulli=False, device="cpu")
-        >>> sorted(cases)
-        ['random-full', 'zephyr', 'zephyr-no-bias']
+        >>> sorted(cases), cases["zephyr"].info["label"]
+        (['random-full', 'zephyr', 'zephyr-no-bias'], 'Zephyr, N(0, 0.01²)')
     """
     from calolib.device import resolve_device
     from calolib.rbm import RBM
 
     dev = resolve_device(device)
     out: dict[str, AutocorrelationResult] = {}
-    models = {"random-full": RBM(sizes, "full", weight_std, bias_std, seed),
-              "zephyr": RBM(sizes, "zephyr", weight_std, bias_std, seed),
-              "zephyr-no-bias": RBM(sizes, "zephyr", weight_std, 0.0, seed)}
+    kw = dict(max_lag=max_lag, energy=energy, burn_in=burn_in)
+    n = f"N(0, {weight_std:g}²)"
+    models = {"random-full": (RBM(sizes, "full", weight_std, bias_std, seed), 1.0, f"full, {n}"),
+              "zephyr": (RBM(sizes, "zephyr", weight_std, bias_std, seed), 1.0, f"Zephyr, {n}"),
+              "zephyr-no-bias": (RBM(sizes, "zephyr", weight_std, 0.0, seed), 1.0, f"Zephyr, {n}, biases 0")}
+    strong = RBM(sizes, "zephyr", strong_std, strong_std, seed) if strong_std > 0 else None
+    ns = f"Zephyr, N(0, {strong_std:g}²)"
+    if strong is not None:
+        models["zephyr-strong"] = (strong, 1.0, ns)
+        if cold_beta > 0:
+            models["zephyr-strong-cold"] = (strong, float(cold_beta), f"{ns}, β = {cold_beta:g}")
+    for name, (rbm, beta, label) in models.items():
+        r = autocorrelation_study(rbm.to(dev), n_chains, n_steps, beta, seed, every=every, name=name, **kw)
+        out[name] = _labelled(r, label)
+    if strong is not None and cold_beta > 0 and thin_every > 0:
+        r = autocorrelation_study(strong.to(dev), thin_chains, thin_records, float(cold_beta), seed,
+                                  every=int(thin_every), name="zephyr-strong-cold-thinned", energy=energy)
+        out[r.name] = _labelled(r, f"{ns}, β = {cold_beta:g}, Δt = {int(thin_every)}")
     if trained_rbm is not None:
-        models["trained"] = trained_rbm
-    for name, rbm in models.items():
-        out[name] = autocorrelation_study(rbm.to(dev), n_chains, n_steps, 1.0, seed, max_lag=max_lag, every=every,
-                                          name=name)
+        r = autocorrelation_study(trained_rbm.to(dev), n_chains, n_steps, 1.0, seed, every=every, name="trained",
+                                  conditioning=trained_conditioning, **kw)
+        out["trained"] = _labelled(r, "trained prior" + (", code clamped" if trained_conditioning is not None else ""))
     if bernoulli:
-        out["bernoulli"] = bernoulli_noise_study(1000, 500, sum(sizes), 0.5, seed, max_lag=max_lag)
+        out["bernoulli"] = _labelled(bernoulli_noise_study(1000, 500, sum(sizes), 0.5, seed,
+                                                          max_lag=None if max_lag is None else min(max_lag, 499)),
+                                     "i.i.d. Bernoulli noise")
     return out
+
+
+def _labelled(r: AutocorrelationResult, label: str) -> AutocorrelationResult:
+    r.info["label"] = label
+    return r

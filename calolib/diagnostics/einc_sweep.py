@@ -8,11 +8,17 @@ grid, x̂_i(E′) = decode(z_i, E′), and compared with the truth:
 * ``energy``    (B, K): relative total-energy error |Σ Ê′ − Σ E| / Σ E in MeV;
 * ``sparsity``  (B, K): |s(x̂) − s(x)|, s = fraction of voxels at or below ``threshold_mev`` (MeV).
 
-The MeV quantities use ``to_mev(x̂, E′) -> showers (MeV)`` (e.g. ``lambda x, e: transform.inverse(e, x)``);
-without it the decoder output is taken to be in MeV already. Everything is batched: for a chunk of grid
-values the encodings are tiled and decoded in one call (at most ``max_batch`` rows per call).
-For each criterion the argmin E′ per event is compared with the true E_inc; ``bias`` summarises the
-median ratio argmin/true per E_inc bin.
+The MeV quantities use ``to_mev(x̂, E) -> showers (MeV)`` (e.g. ``lambda x, e: transform.inverse(e, x)``).
+The preprocessing divides voxel energies by E_inc, so the conversion back must use the event's **true**
+E_inc (``invert_with="true"``, the default): only the decoder's conditioning E′ varies.  Inverting with E′
+(``"decoder"``) multiplies the shower by E′ itself and makes the energy criterion a tautology (its minimum
+sits at E′ ≈ E_inc whatever the decoder does).  Without ``to_mev`` the decoder output is taken to be MeV.
+
+For each criterion the argmin E′ per event is compared with the true E_inc.  An argmin on the first or last
+grid point is not a minimum (the criterion still falls beyond the grid): ``at_edge`` flags it (−1 low, +1 high)
+and the summaries (``bias``, :meth:`EincSweep.summary`, :meth:`EincSweep.stats`) use interior minima only.
+Everything is batched: for a chunk of grid values the encodings are tiled and decoded in one call (at most
+``max_batch`` rows per call).
 """
 from __future__ import annotations
 
@@ -43,14 +49,52 @@ class EincSweep:
     argmin: dict[str, np.ndarray] = field(repr=False)  # criterion -> (B,) E′ at the minimum, MeV
     bias: dict[str, dict] = field(default_factory=dict)  # criterion -> {"e_edges", "median_ratio", "q16", "q84", "n"}
     space: str = "decoder"
+    at_edge: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # criterion -> (B,) −1/0/+1
+    invert_with: str = "true"
+
+    def interior(self, criterion: str) -> np.ndarray:
+        """(B,) bool: events whose argmin of ``criterion`` is a true minimum (not on the grid edge)."""
+        edge = self.at_edge.get(criterion)
+        return np.ones(len(self.e_true), bool) if edge is None else edge == 0
 
     def summary(self) -> dict[str, float]:
-        """Overall median of argmin/true per criterion (1 = unbiased)."""
-        return {k: float(np.median(v / self.e_true)) for k, v in self.argmin.items()}
+        """Median of argmin/true per criterion over interior minima (1 = unbiased; NaN: none interior)."""
+        out = {}
+        for k, v in self.argmin.items():
+            ok = self.interior(k)
+            out[k] = float(np.median(v[ok] / self.e_true[ok])) if ok.any() else float("nan")
+        return out
+
+    def stats(self, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict]:
+        """Per criterion: median ratio argmin/true over interior minima with a bootstrap 68 % interval
+        (``lo``, ``hi``), ``n_interior``, and the fractions of argmins at the low / high grid edge.
+
+        Example:
+            >>> z = np.ones((3, 2)); e = np.array([10.0, 100.0, 1000.0])
+            >>> sw = einc_sweep(lambda z, e: z * e[:, None], z, z * e[:, None], e, np.geomspace(10, 1000, 5))
+            >>> st = sw.stats()["mse"]; st["n_interior"], st["frac_low_edge"], st["frac_high_edge"]
+            (1, 0.333, 0.333)
+        """
+        rng = np.random.default_rng(seed)
+        out = {}
+        for k, v in self.argmin.items():
+            ok = self.interior(k)
+            r = np.log(v[ok] / self.e_true[ok])
+            med = lo = hi = float("nan")
+            if r.size:
+                med = float(np.exp(np.median(r)))
+                boot = np.median(r[rng.integers(0, r.size, (n_boot, r.size))], axis=1)
+                lo, hi = (float(x) for x in np.exp(np.quantile(boot, [0.16, 0.84])))
+            edge = self.at_edge.get(k, np.zeros(len(v)))
+            out[k] = {"median_ratio": med, "lo": lo, "hi": hi, "n_interior": int(ok.sum()), "n_events": int(len(v)),
+                      "frac_low_edge": round(float((edge < 0).mean()), 3),
+                      "frac_high_edge": round(float((edge > 0).mean()), 3)}
+        return out
 
 
-def _bias(e_true: np.ndarray, e_star: np.ndarray, n_bins: int) -> dict:
+def _bias(e_true: np.ndarray, e_star: np.ndarray, n_bins: int, interior: np.ndarray) -> dict:
     edges = np.geomspace(e_true.min(), e_true.max() * (1 + 1e-12), n_bins + 1)
+    e_true, e_star = e_true[interior], e_star[interior]
     idx = np.clip(np.searchsorted(edges, e_true, side="right") - 1, 0, n_bins - 1)
     ratio = e_star / e_true
     med, q16, q84, n = (np.full(n_bins, np.nan) for _ in range(4))
@@ -64,7 +108,8 @@ def _bias(e_true: np.ndarray, e_star: np.ndarray, n_bins: int) -> dict:
 
 
 def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=None, space: str = "decoder",
-               threshold_mev: float = 0.0, max_batch: int = 2048, n_bias_bins: int = 5) -> EincSweep:
+               threshold_mev: float = 0.0, max_batch: int = 2048, n_bias_bins: int = 5,
+               invert_with: str = "true") -> EincSweep:
     """Decode every encoding at every E′ of ``e_grid`` and measure how far x̂(z, E′) is from the truth.
 
     Args:
@@ -73,6 +118,8 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
         z: (B, N) encodings of the events; x_true: (B, V) truth in the decoder's space; e_true: (B,) MeV.
         e_grid: (K,) trial energies E′ in MeV (e.g. ``np.geomspace(1e3, 1e6, 31)``).
         to_mev: ``(x̂, e) -> (M, V) MeV`` for the energy/sparsity criteria (None: x̂ already in MeV).
+        invert_with: ``"true"`` (default): ``to_mev`` gets each event's true E_inc; ``"decoder"``: the trial E′
+            (the old, tautological choice for the energy criterion; kept for comparison).
         showers_true: (B, V) true showers in MeV (default ``to_mev(x_true, e_true)`` or ``x_true``).
         space: ``"decoder"`` (MSE in the decoder's space) or ``"mev"`` (MSE in MeV).
         threshold_mev: voxels at or below count as empty for the sparsity criterion.
@@ -88,6 +135,8 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
 
     if space not in ("decoder", "mev"):
         raise CalolibError(f"space must be 'decoder' or 'mev', got {space!r}")
+    if invert_with not in ("true", "decoder"):
+        raise CalolibError(f"invert_with must be 'true' or 'decoder', got {invert_with!r}")
     grid = as_numpy(e_grid).ravel()
     et = as_numpy(e_true).ravel()
     xt = as_numpy(x_true)
@@ -111,14 +160,17 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
         ks = grid[k0:k0 + per]
         n_k = len(ks)
         e_rep = np.repeat(ks, b)  # (n_k * B,) grid-major
+        e_inv = np.tile(et, n_k) if invert_with == "true" else e_rep  # the energy the MeV conversion uses
         if is_torch:
             zz = z.repeat(n_k, 1)
-            ee = torch.as_tensor(e_rep, dtype=z.dtype if z.is_floating_point() else torch.float32, device=z.device)
+            dt = z.dtype if z.is_floating_point() else torch.float32
+            ee = torch.as_tensor(e_rep, dtype=dt, device=z.device)
+            ei = torch.as_tensor(e_inv, dtype=dt, device=z.device)
         else:
-            zz, ee = np.tile(as_numpy(z), (n_k, 1)), e_rep
+            zz, ee, ei = np.tile(as_numpy(z), (n_k, 1)), e_rep, e_inv
         with torch.no_grad():
             xh = decode(zz, ee)
-            xm = mev(xh, ee)
+            xm = mev(xh, ei)
         xh = as_numpy(xh)
         xs = xh if space == "decoder" else xm
         v = xs.shape[1]
@@ -127,6 +179,10 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
         xm = xm.reshape(n_k, b, -1)
         curves["energy"][:, k0:k0 + n_k] = (np.abs(xm.sum(2) - tot_true[None]) / np.where(tot_true > 0, tot_true, 1)).T
         curves["sparsity"][:, k0:k0 + n_k] = np.abs((xm <= threshold_mev).mean(2) - sp_true[None]).T
-    argmin = {c: grid[np.argmin(v, axis=1)] for c, v in curves.items()}
-    bias = {c: _bias(et, a, n_bias_bins) for c, a in argmin.items()}
-    return EincSweep(e_grid=grid, e_true=et, curves=curves, argmin=argmin, bias=bias, space=space)
+    idx = {c: np.argmin(v, axis=1) for c, v in curves.items()}
+    argmin = {c: grid[i] for c, i in idx.items()}
+    at_edge = {c: np.where(i == 0, -1, np.where(i == grid.size - 1, 1, 0)).astype(np.int8) if grid.size > 2
+               else np.zeros(b, np.int8) for c, i in idx.items()}
+    bias = {c: _bias(et, a, n_bias_bins, at_edge[c] == 0) for c, a in argmin.items()}
+    return EincSweep(e_grid=grid, e_true=et, curves=curves, argmin=argmin, bias=bias, space=space, at_edge=at_edge,
+                     invert_with=invert_with)

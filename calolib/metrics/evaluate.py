@@ -1,4 +1,10 @@
-"""One call that runs the CaloChallenge-style evaluation of generated against reference showers.
+"""calolib's own evaluation of generated against reference showers (its numbers are *calolib extras*).
+
+This is not the official CaloChallenge definition: it bins every feature on 50 pooled bins, standardises
+its own 271-column feature matrix for FPD/KPD and trains a small classifier.  For numbers comparable with
+the CaloChallenge tables use :func:`calolib.metrics.compare.evaluate_official` /
+:func:`~calolib.metrics.compare.compare_samples` (or ``calolib evaluate``), which report these extras beside
+the official metrics, labelled as such.
 
 Order of operations (CaloChallenge conventions):
 

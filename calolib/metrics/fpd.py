@@ -5,12 +5,17 @@
   Cholesky; Σ₁^{½} Σ₂ Σ₁^{½} when Σ₁ is singular), negative round-off eigenvalues clipped to 0:
   numerically stable and never complex. The error is the standard deviation over bootstrap resamples.
 * **KPD**: unbiased estimator of the squared maximum mean discrepancy with the cubic polynomial kernel
-  k(x, y) = (xᵀy/d + 1)³, computed on ``n_batches`` random batches of ``batch_size`` events per sample;
-  value = median over batches, error = half the inter-quartile range (JetNet convention). Its
+  k(x, y) = (xᵀy/d + 1)³, computed on ``n_batches`` random batches of ``batch_size`` events per sample
+  (without replacement); value = median over batches, error = half the inter-quartile range. Its
   expectation is exactly 0 for two samples of one distribution (it can be slightly negative).
 
-By default both samples are standardised with the *reference* mean and standard deviation per feature
-(the CaloChallenge/JetNet practice), so features in MeV and in mm weigh alike.
+By default both samples are standardised with the *reference* mean and standard deviation per feature,
+so features in MeV and in mm weigh alike.
+
+These are **calolib's own variants** (a calolib extra): the official CaloChallenge numbers use jetnet 0.2.5's
+definitions — features divided by max |reference|, FPD extrapolated to infinite N, a degree-4 kernel,
+errors as half the 16–84 % range, on the official feature vector — which are in
+:mod:`calolib.metrics.official_fpd`.  Values of the two are not comparable.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from calolib.errors import CalolibError
 from calolib.metrics.divergences import HistogramPair, feature_histograms, separation_power
-from calolib.plotting.style import COLORS, get_ax, use_style
+from calolib.plotting.style import get_ax, use_style
 
 __all__ = ["plot_feature_histogram", "plot_feature_histograms", "feature_label"]
 
@@ -42,49 +42,29 @@ def plot_feature_histogram(pair: HistogramPair, *, ax=None, rax=None, labels=("g
                            ratio_range=(0.5, 1.5)) -> dict:
     """Normalised step histograms of one feature (reference black, generated coloured) and the ratio panel.
 
-    Returns ``{"ref": stairs, "gen": stairs, "gen_err": errorbar, "ratio": errorbar or None}``.
+    Drawn by :func:`calolib.plotting.ratio.plot_counts_ratio` (off-scale ratio points as arrows).
+    Returns ``{"ref": stairs, "gen": stairs, "ref_err": errorbar, "gen_err": errorbar, "ratio": errorbar or None}``.
 
     Example:
         >>> from calolib.metrics.divergences import histogram_pair
         >>> rng = np.random.default_rng(0)
         >>> out = plot_feature_histogram(histogram_pair(rng.normal(size=500), rng.normal(size=500), 10, name="ec_x_0"))
         >>> sorted(out)
-        ['gen', 'gen_err', 'ratio', 'ref']
+        ['gen', 'gen_err', 'ratio', 'ref', 'ref_err']
+        >>> plt.close("all")
     """
+    from calolib.plotting.ratio import plot_counts_ratio
+
     use_style()
     ax = get_ax(ax)
-    centres = 0.5 * (pair.edges[1:] + pair.edges[:-1]) if not pair.log else np.sqrt(pair.edges[1:] * pair.edges[:-1])
-    dr, er = pair.density("ref")
-    dg, eg = pair.density("gen")
-    out = {"ref": ax.stairs(dr, pair.edges, color=COLORS[0], lw=1.5, label=labels[1])}
-    out["gen"] = ax.stairs(dg, pair.edges, color=COLORS[1], lw=1.5, label=labels[0])
-    out["gen_err"] = ax.errorbar(centres, dg, yerr=eg, fmt="none", ecolor=COLORS[1], lw=1)
-    ax.errorbar(centres, dr, yerr=er, fmt="none", ecolor=COLORS[0], lw=1)
-    if pair.log:
-        ax.set_xscale("log")
-    if pair.name.startswith(("e_layer", "e_total")) and (dr > 0).any():
-        ax.set_yscale("log")
-    ax.set_ylabel("normalised entries")
+    logy = pair.name.startswith(("e_layer", "e_total")) and (pair.ref > 0).any()
+    arts = plot_counts_ratio(pair.edges, {labels[1]: pair.ref, labels[0]: pair.gen}, ax=ax, rax=rax,
+                             logx=pair.log, logy=logy, xlabel=feature_label(pair.name), ratio_range=ratio_range,
+                             ratio_label="gen/ref", model_errors=True)
     if pair.gen.sum() > 0 and pair.ref.sum() > 0:
-        ax.set_title(f"sep. power {separation_power(pair.gen, pair.ref):.3g}", fontsize=9)
-    ax.legend(fontsize=8)
-    out["ratio"] = None
-    xlabel = feature_label(pair.name)
-    if rax is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(dr > 0, dg / dr, np.nan)
-            rerr = ratio * np.sqrt(np.where(pair.gen > 0, 1 / pair.gen, 0) + np.where(pair.ref > 0, 1 / pair.ref, 0))
-        out["ratio"] = rax.errorbar(centres, ratio, yerr=rerr, fmt="o", ms=2, color=COLORS[1])
-        rax.axhline(1.0, color=COLORS[0], lw=1)
-        rax.set_ylim(*ratio_range)
-        rax.set_ylabel("gen/ref")
-        rax.set_xlabel(xlabel)
-        if pair.log:
-            rax.set_xscale("log")
-        ax.tick_params(labelbottom=False)
-    else:
-        ax.set_xlabel(xlabel)
-    return out
+        ax.set_title(f"sep. power {separation_power(pair.gen, pair.ref):.3g} (50 pooled bins, calolib)", fontsize=9)
+    return {"ref": arts.steps[labels[1]], "gen": arts.steps[labels[0]], "ref_err": arts.errors[labels[1]],
+            "gen_err": arts.errors[labels[0]], "ratio": arts.ratio.get(labels[0])}
 
 
 def plot_feature_histograms(gen, ref=None, *, names=None, bins: int = 50, ncols: int = 4, max_features: int = 24,

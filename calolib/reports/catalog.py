@@ -50,6 +50,8 @@ NOTEBOOKS: tuple[str, ...] = (
     "07_autocorrelation",
     "08_annealer",
     "09_decoder_explorer",
+    "10_samplers",
+    "11_sweep",
 )
 
 #: notebook -> notebooks that must finish first (they read 02_train's checkpoint).
@@ -60,9 +62,18 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "06_einc_sweep": ("02_train",),
     "07_autocorrelation": ("02_train",),
     "09_decoder_explorer": ("02_train",),
+    "10_samplers": ("02_train",),
 }
 
 _SHARED = {"data_path": "data/synthetic_ds2.h5", "run_dir": "{out_dir}/runs/{preset}", "device": "auto", "seed": 0}
+
+#: 11_sweep "tiny": a 2 configurations x 2 seeds sweep small enough for the tests (4 points, seconds each)
+_TINY_SWEEP = {"preset": "quick", "seeds": [0, 1],
+               "set": {"epochs": 1, "max_events": 200, "batch_size": 32, "n_neg_chains": 32,
+                       "model.encoder_hidden": [16], "model.decoder_hidden": [16], "model.cnn_channels": [2],
+                       "model.cnn_hidden": 16, "model.rbm_sizes": [8, 8, 8, 8]},
+               "grid": {"model.encoder": ["fcn", "cnn"]},
+               "evaluate": {"n_events": 100, "gibbs_steps": 10, "classifier_epochs": 2, "n_bootstrap": 2, "bins": 20}}
 
 #: preset -> {notebook or "*": {parameter: value}}.  "tiny" is for the tests (seconds per notebook),
 #: "quick" for ``make reports`` on 2 CPU cores (≈ 12 min in all), "full" for real runs on a GPU.
@@ -74,12 +85,19 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                      "overrides": ["model.encoder_hidden=[64]", "model.decoder_hidden=[64]", "n_neg_chains=32",
                                    "log_rbm_ll=true", "ll_chains=16", "ll_betas=50", "gen_check_events=40"]},
         "03_evaluate": {"n_events": 300, "n_bootstrap": 2, "classifier_epochs": 2, "gibbs_steps": 20},
-        "04_rbm": {"n_samples": 200, "gibbs_steps": 20, "ais_betas": 100, "ais_chains": 32},
+        "04_rbm": {"n_samples": 200, "gibbs_steps": 20, "ais_betas": 100, "ais_chains": 8, "ll_codes": 4,
+                   "rais_gibbs_steps": 50, "convergence_betas": [10, 30]},
         "05_latent_clustering": {"n_events": 24, "n_groups": 3, "n_repeats": 8},
         "06_einc_sweep": {"n_events": 24, "n_grid": 8},
-        "07_autocorrelation": {"n_spins": 8, "ensemble": 20, "n_steps": 200},
-        "08_annealer": {"n_per_partition": 3, "n_samples": 200, "n_reads": 50},
+        "07_autocorrelation": {"n_spins": 8, "ensemble": 20, "n_steps": 200, "burn_in": 10, "thin_every": 20,
+                               "thin_records": 20, "thin_chains": 8, "traj_sweeps": 100},
+        "08_annealer": {"n_per_partition": 3, "n_samples": 200, "n_reads": 50, "scan_betas": [1.0, 2.0, 4.0],
+                        "n_boot": 10},
         "09_decoder_explorer": {"n_grid": 5},
+        "10_samplers": {"n_showers": 60, "gibbs_sweeps": [1, 10], "sa_sweeps": [10], "pimc_sweeps": [10], "qpu_sweeps": [20],
+                        "reference_sweeps": 50, "n_probe": 60, "tau_sweeps": 50, "classifier_epochs": 1,
+                        "n_bootstrap": 2},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/tiny", "spec": _TINY_SWEEP, "workers": 2},
     },
     "quick": {
         "*": _SHARED,
@@ -87,12 +105,15 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "02_train": {"preset": "quick",
                      "overrides": ["log_rbm_ll=true", "ll_chains=64", "ll_betas=200", "gen_check_events=300"]},
         "03_evaluate": {"n_events": 5000, "n_bootstrap": 5, "classifier_epochs": 10},
-        "04_rbm": {"n_samples": 2000, "gibbs_steps": 200, "ais_betas": 2000, "ais_chains": 256},
+        "04_rbm": {"n_samples": 2000, "gibbs_steps": 200, "ais_betas": 2000, "ais_chains": 16, "ll_codes": 32,
+                   "rais_gibbs_steps": 500, "convergence_betas": [10, 30, 100, 300, 1000]},
         "05_latent_clustering": {"n_events": 200, "n_groups": 6, "n_repeats": 50},
         "06_einc_sweep": {"n_events": 500, "n_grid": 30},
         "07_autocorrelation": {"n_spins": 302, "ensemble": 100, "n_steps": 1000},
         "08_annealer": {"n_per_partition": 7, "n_samples": 5000, "n_reads": 1000},
         "09_decoder_explorer": {"n_grid": 24},
+        "10_samplers": {"n_showers": 500, "n_probe": 500},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},  # reads a sweep made with `calolib sweep`
     },
     "full": {
         "*": _SHARED,
@@ -100,12 +121,17 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "02_train": {"preset": "full",
                      "overrides": ["log_rbm_ll=true", "ll_chains=256", "ll_betas=2000", "gen_check_events=5000"]},
         "03_evaluate": {"n_events": 50000, "n_bootstrap": 20, "classifier_epochs": 50},
-        "04_rbm": {"n_samples": 20000, "gibbs_steps": 1000, "ais_betas": 10000, "ais_chains": 1024},
+        "04_rbm": {"n_samples": 20000, "gibbs_steps": 1000, "ais_betas": 10000, "ais_chains": 64, "ll_codes": 128,
+                   "rais_gibbs_steps": 2000, "convergence_betas": [10, 30, 100, 300, 1000, 3000]},
         "05_latent_clustering": {"n_events": 1000, "n_groups": 8, "n_repeats": 200},
         "06_einc_sweep": {"n_events": 5000, "n_grid": 60},
         "07_autocorrelation": {"n_spins": 302, "ensemble": 100, "n_steps": 1000},
         "08_annealer": {"n_per_partition": 7, "n_samples": 20000, "n_reads": 5000},
         "09_decoder_explorer": {"n_grid": 48},
+        "10_samplers": {"n_showers": 5000, "gibbs_sweeps": [1, 10, 100, 1000, 10000], "sa_sweeps": [10, 100, 1000, 10000],
+                        "pimc_sweeps": [100, 1000], "qpu_sweeps": [200, 1000], "reference_sweeps": 20000, "n_probe": 5000,
+                        "tau_sweeps": 5000, "classifier_epochs": 50},
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},
     },
 }
 

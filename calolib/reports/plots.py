@@ -117,30 +117,29 @@ def plot_longitudinal_profile(samples: Mapping[str, object], geometry, *, ax=Non
 
 
 def ratio_axes(fig=None, *, height_ratio: float = 3.0):
-    """A main axes and a ratio axes below it sharing x; returns ``(ax, rax)``.
+    """A main axes and a ratio axes below it sharing x; returns ``(ax, rax)`` (see :func:`calolib.plotting.ratio.ratio_axes`).
 
     Example:
         >>> ax, rax = ratio_axes()
         >>> rax.get_shared_x_axes().joined(ax, rax)
         True
+        >>> plt.close("all")
     """
-    use_style()
-    fig = fig if fig is not None else plt.figure()
-    gs = fig.add_gridspec(2, 1, height_ratios=(height_ratio, 1), hspace=0.05)
-    ax = fig.add_subplot(gs[0])
-    rax = fig.add_subplot(gs[1], sharex=ax)
-    ax.tick_params(labelbottom=False)
-    return ax, rax
+    from calolib.plotting.ratio import ratio_axes as _ratio_axes
+
+    return _ratio_axes(fig, height_ratio=height_ratio)
 
 
 def plot_distributions(samples: Mapping[str, np.ndarray], *, bins: int | np.ndarray = 40, ax=None, rax=None,
-                       xlabel: str = "", logx: bool = False, logy: bool = False, density: bool = True) -> list:
+                       xlabel: str = "", logx: bool = False, logy: bool = False, density: bool = True,
+                       ratio_range=(0.5, 1.5)) -> list:
     """Histograms of one quantity for several samples; the first sample is the reference.
 
     The reference is drawn black with Poisson error bars, the others as coloured steps.  With ``rax``
-    each other sample's ratio to the reference (with its statistical error) goes there.  With ``density``
-    the histograms are normalised to unit area, except on log-x axes (log bins), where each bin shows
-    the fraction of entries so a log-uniform sample looks flat.
+    each other sample's ratio to the reference (with its statistical error) goes there, off-scale points
+    as arrows.  With ``density`` the histograms are normalised to unit area, except on log-x axes (log
+    bins), where each bin shows the fraction of entries so a log-uniform sample looks flat.  Drawn by
+    :func:`calolib.plotting.ratio.plot_hist_ratio`.
 
     Example:
         >>> import numpy as np
@@ -148,46 +147,14 @@ def plot_distributions(samples: Mapping[str, np.ndarray], *, bins: int | np.ndar
         >>> len(plot_distributions({"ref": rng.normal(size=500), "gen": rng.normal(size=500)}, bins=10,
         ...                        ax=plt.figure().gca()))
         3
+        >>> plt.close("all")
     """
-    use_style()
-    ax = get_ax(ax)
-    arrays = {k: np.asarray(v, dtype=np.float64).ravel() for k, v in samples.items()}
-    finite = np.concatenate([a[np.isfinite(a)] for a in arrays.values()])
-    if logx:
-        finite = finite[finite > 0]
-    if np.ndim(bins) == 0:
-        lo, hi = (np.quantile(finite, [0.001, 0.999]) if finite.size else (0.0, 1.0))
-        hi = hi if hi > lo else lo + 1.0
-        edges = np.geomspace(lo, hi, int(bins) + 1) if logx else np.linspace(lo, hi, int(bins) + 1)
-    else:
-        edges = np.asarray(bins, dtype=float)
-    width = np.diff(edges)
-    arts, ref = [], None
-    for i, (label, a) in enumerate(arrays.items()):
-        counts = np.histogram(a, edges)[0].astype(float)
-        total = counts.sum() if counts.sum() > 0 else 1.0
-        norm = (total * (np.ones_like(width) if logx else width)) if density else np.ones_like(width)
-        y, err = counts / norm, np.sqrt(counts) / norm
-        col = COLORS[i % len(COLORS)]
-        if i == 0:
-            ref = (y, err)
-            arts.append(ax.stairs(y, edges, color=col, lw=1.5, label=label))
-            arts.append(ax.errorbar(0.5 * (edges[1:] + edges[:-1]), y, yerr=err, fmt="none", color=col, lw=1))
-            continue
-        arts.append(ax.stairs(y, edges, color=col, lw=1.8, label=label))
-        if rax is not None and ref is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = y / ref[0]
-                rerr = ratio * np.sqrt((err / np.where(y > 0, y, np.nan)) ** 2 + (ref[1] / ref[0]) ** 2)
-            arts.append(rax.errorbar(0.5 * (edges[1:] + edges[:-1]), ratio, yerr=rerr, fmt="o", ms=3, color=col))
-    ylabel = ("fraction per bin" if logx else "normalised entries") if density else "entries"
-    label_axes(ax, "" if rax is not None else xlabel, ylabel, logx=logx, logy=logy)
-    ax.legend()
-    if rax is not None:
-        rax.axhline(1.0, color="black", lw=1, ls="--")
-        rax.set_ylim(0.0, 2.0)
-        label_axes(rax, xlabel, "ratio", logx=logx)
-    return arts
+    from calolib.plotting.ratio import plot_hist_ratio
+
+    mode = ("fraction" if logx else True) if density else False
+    arts = plot_hist_ratio(samples, bins=bins, ax=ax, rax=rax, logx=logx, logy=logy, xlabel=xlabel, density=mode,
+                           ratio_range=ratio_range, ratio_label="ratio")
+    return arts.all()
 
 
 def plot_profile_vs_einc(e_inc, values: Mapping[str, np.ndarray], *, n_bins: int = 12, ax=None,
@@ -224,29 +191,45 @@ def plot_profile_vs_einc(e_inc, values: Mapping[str, np.ndarray], *, n_bins: int
 
 
 def plot_loss_history(history: Sequence[Mapping[str, object]], keys: Sequence[str], *, ax=None,
-                      logy: bool = False, ylabel: str = "loss per event") -> list:
+                      logy: bool | str = False, ylabel: str = "loss per event", mark_epoch: int | None = None,
+                      errors: Mapping[str, str] | None = None) -> list:
     """History columns ``keys`` (e.g. ``"train_ae"``, ``"val_ae"``) against ``epoch``, one colour each;
     validation columns (``val_*``) dashed.
 
     Rows lacking a key (e.g. the untrained row 0 has no train terms) are skipped for that key.
+    ``logy="auto"`` uses a log axis when every drawn value is positive and they span more than a factor 3
+    (losses that fall steeply, where the untrained epoch 0 would squash the rest on a linear axis).  ``mark_epoch`` draws a vertical line there (e.g. best.pt's
+    epoch); ``errors`` maps a key to the column holding its error bars.
 
     Example:
-        >>> rows = [{"epoch": 0, "val_ae": 3.0}, {"epoch": 1, "val_ae": 2.0, "train_ae": 2.5}]
-        >>> [len(a.get_xdata()) for a in plot_loss_history(rows, ["train_ae", "val_ae"], ax=plt.figure().gca())]
+        >>> rows = [{"epoch": 0, "val_ae": 3000.0}, {"epoch": 1, "val_ae": 2.0, "train_ae": 2.5}]
+        >>> ax = plt.figure().gca()
+        >>> [len(a.get_xdata()) for a in plot_loss_history(rows, ["train_ae", "val_ae"], ax=ax, logy="auto")]
         [1, 2]
+        >>> ax.get_yscale()
+        'log'
     """
     use_style()
     ax = get_ax(ax)
-    arts = []
+    arts, drawn = [], []
     for i, key in enumerate(keys):
-        pts = [(float(r["epoch"]), float(r[key])) for r in history
-               if r.get(key) not in (None, "") and np.isfinite(float(r[key]))]
+        pts = [(float(r["epoch"]), float(r[key]), float(r.get((errors or {}).get(key, ""), 0.0) or 0.0))
+               for r in history if r.get(key) not in (None, "") and np.isfinite(float(r[key]))]
         if not pts:
             continue
-        x, y = np.array(pts).T
+        x, y, e = np.array(pts).T
+        drawn.append(y)
         dashed = key.startswith("val")
-        arts += ax.plot(x, y, "s--" if dashed else "o-", ms=4, color=COLORS[(i + 1) % len(COLORS)], label=key)
-    label_axes(ax, "epoch", ylabel, logy=logy)
+        col = COLORS[(i + 1) % len(COLORS)]
+        arts += ax.plot(x, y, "s--" if dashed else "o-", ms=4, color=col, label=key)
+        if errors and key in errors and (e > 0).any():
+            arts.append(ax.errorbar(x, y, yerr=e, fmt="none", color=col, lw=1))
+    if logy == "auto":
+        allv = np.concatenate(drawn) if drawn else np.array([1.0])
+        logy = bool((allv > 0).all() and allv.max() > 3 * allv.min())
+    if mark_epoch is not None:
+        arts.append(ax.axvline(mark_epoch, color="grey", ls=":", lw=1.2, label=f"best.pt (epoch {mark_epoch})"))
+    label_axes(ax, "epoch", ylabel, logy=bool(logy))
     ax.legend(fontsize=9)
     return arts
 

@@ -1,7 +1,8 @@
 """Samplers of the RBM prior behind one interface.
 
 ``get_sampler(name, **kw).sample(rbm, n, conditioning=None, seed=None) -> LatentSamples`` for
-``"gibbs"`` (block Gibbs, torch, CPU/CUDA), ``"exact"`` (enumeration, <= 24 units) and the dimod
+``"gibbs"`` (block Gibbs: a compiled numba kernel on CPU, torch on CUDA; :mod:`calolib.samplers.compiled`),
+``"exact"`` (enumeration, <= 24 units) and the dimod
 samplers ``"sa"``, ``"pimc"``, ``"mock-qpu"``, ``"qpu"`` (module ``calolib.samplers.dimod_samplers``,
 imported on first use, so this package imports without the Ocean SDK).
 

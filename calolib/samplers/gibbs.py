@@ -9,9 +9,14 @@ The chains live in a transposed (N + 1, B) layout (the extra row is constant 1, 
 more column of the couplings) in which every partition is a contiguous block of rows: its fields are
 one product ``beta [W_p | a_p] (n_p, N + 1) @ z (N + 1, B)``, followed by an in-place sigmoid and a
 comparison with 16-bit uniform integers (four per 64-bit draw) written straight into the state.
-On CPU, sparse masks (Zephyr: ~2 % of the pairs) use a COO sparse product, which is where the speed
-comes from (``calolib bench sampler``).  Random numbers come from a ``torch.Generator`` on the RBM's
-device seeded by ``seed``, so runs are reproducible.
+On CPU, sparse masks (Zephyr: ~2 % of the pairs) use a COO sparse product.  Random numbers come from
+a ``torch.Generator`` on the RBM's device seeded by ``seed``, so runs are reproducible.
+
+On CPU the default engine is the compiled kernel of :mod:`calolib.samplers.compiled` (numba; several
+times faster, see ``calolib bench sampler``) whenever numba is installed: ``backend="auto"`` picks it
+for a float32 RBM on CPU, ``backend="torch"`` (or ``"dense"``/``"sparse"``) forces the torch path, which
+is also what CUDA always uses.  The two engines draw different random streams for the same seed (each
+is reproducible, and they agree in distribution).
 
 Example:
     >>> from calolib.rbm import RBM
@@ -30,7 +35,9 @@ import torch
 from calolib.errors import SamplerError
 from calolib.samplers.base import LatentSamples, Sampler, check_conditioning, register_sampler
 
-__all__ = ["gibbs_sample", "gibbs_trajectory", "PersistentChains", "GibbsSampler", "BlockGibbsKernel"]
+__all__ = ["gibbs_sample", "gibbs_trajectory", "PersistentChains", "GibbsSampler", "BlockGibbsKernel", "resolve_backend"]
+
+BACKENDS = ("auto", "numba", "torch", "dense", "sparse")
 
 # Below this coupling density the sparse product beats the dense one on CPU (measured with 1024 chains:
 # sparse wins at 0.29 (4x16 Zephyr), dense at 0.6 (4x5 Zephyr) and 1.0 (full)).
@@ -39,6 +46,34 @@ SPARSE_DENSITY = 0.3
 
 def __dir__():
     return __all__
+
+
+def resolve_backend(rbm, backend: str = "auto", dtype: torch.dtype | None = None) -> str:
+    """The engine ``backend`` means for ``rbm``: ``"numba"`` (compiled, CPU) or a torch one (``"torch"``,
+    ``"dense"``, ``"sparse"``; ``"torch"`` lets :class:`BlockGibbsKernel` choose dense or sparse).
+
+    ``"auto"`` is ``"numba"`` for a float32 RBM on CPU when numba is installed, else ``"torch"``.
+
+    Example:
+        >>> from calolib.rbm import RBM
+        >>> resolve_backend(RBM((1, 1, 1, 1)), "sparse")
+        'sparse'
+    """
+    from calolib.samplers.compiled import numba_available
+
+    if backend not in BACKENDS:
+        raise SamplerError(f"unknown Gibbs backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    cpu = rbm.device.type == "cpu"
+    if backend == "auto":
+        return "numba" if cpu and dtype in (None, torch.float32) and numba_available() else "torch"
+    if backend == "numba":
+        if not cpu:
+            raise SamplerError(f"backend='numba' runs on CPU, the RBM is on {rbm.device}; use backend='auto' or 'torch'")
+        if dtype not in (None, torch.float32):
+            raise SamplerError(f"backend='numba' computes in float32; drop dtype={dtype} or use backend='torch'")
+        if not numba_available():
+            raise SamplerError("backend='numba' needs numba (pip install numba); or use backend='torch'")
+    return backend
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
@@ -58,8 +93,8 @@ class BlockGibbsKernel:
     Args:
         rbm: the :class:`~calolib.rbm.RBM` (its current parameters are copied, gradients detached).
         beta: inverse temperature.
-        backend: ``"dense"``, ``"sparse"`` (COO) or ``"auto"`` (sparse when the coupling density is below
-            ``SPARSE_DENSITY`` on CPU; dense on CUDA).
+        backend: ``"dense"``, ``"sparse"`` (COO) or ``"torch"``/``"auto"`` (sparse when the coupling density
+            is below ``SPARSE_DENSITY`` on CPU; dense on CUDA).
         dtype: state/matmul dtype (float32 default; ``torch.bfloat16`` on CUDA for tensor-core matmuls).
     """
 
@@ -75,10 +110,10 @@ class BlockGibbsKernel:
         self.n_units = n = rbm.n_units
         n_pairs = sum(rbm.sizes[p] * rbm.sizes[q] for p, q in rbm.pairs)
         self.density = (rbm.n_parameters - n) / max(1, n_pairs)  # allowed couplings / all pairs
-        if backend == "auto":
+        if backend in ("auto", "torch"):
             backend = "sparse" if (self.device.type == "cpu" and self.density < SPARSE_DENSITY and self.dtype == torch.float32) else "dense"
         if backend not in ("dense", "sparse"):
-            raise SamplerError(f"unknown Gibbs backend {backend!r}; use auto, dense or sparse")
+            raise SamplerError(f"unknown torch Gibbs backend {backend!r}; use torch, dense or sparse")
         if backend == "sparse" and self.dtype != torch.float32:
             raise SamplerError("the sparse Gibbs backend needs dtype float32")
         self.backend = backend
@@ -164,6 +199,50 @@ def _check_counts(n_samples: int, n_steps: int) -> None:
         raise SamplerError(f"n_steps must be >= 0, got {n_steps}")
 
 
+def _run(rbm, n: int, n_steps: int, beta: float, seed: int, conditioning, init, backend: str, dtype, every: int, progress: bool):
+    """Shared body of :func:`gibbs_sample` and :func:`gibbs_trajectory`: (states (n, N), m(t) or None)."""
+    _check_counts(n, n_steps)
+    cond = check_conditioning(rbm, conditioning, int(n))
+    if resolve_backend(rbm, backend, dtype) == "numba":
+        from calolib.samplers.compiled import CompiledGibbsKernel, TiledChains
+
+        kernel = CompiledGibbsKernel(rbm, beta)
+        chains = TiledChains.new(rbm.n_units, int(n), seed, init)
+        if cond is not None:
+            chains.set_block(0, cond)
+        chunk = n_steps if not progress else every * max(1, -(-n_steps // (50 * every))) if every else max(1, -(-n_steps // 50))
+        mags, done = [], 0
+        bar = _bar(n_steps, progress)
+        while done < n_steps:
+            k = min(chunk, n_steps - done)
+            m = kernel.run(chains, k, clamp0=cond is not None, every=every)
+            if m is not None:
+                mags.append(m)
+            done += k
+            if bar is not None:
+                bar.update(k)
+        if bar is not None:
+            bar.close()
+        mag = (torch.cat(mags, dim=1) if mags else torch.empty(int(n), 0)) if every else None
+        return chains.states().to(rbm.device), mag
+    kernel = BlockGibbsKernel(rbm, beta, backend=backend, dtype=dtype)
+    gen = _generator(kernel.device, seed)
+    zt = kernel.init_state(int(n), gen, init)
+    if cond is not None:
+        zt[kernel.slices[0]] = cond.T.to(zt.dtype)
+    mag = torch.empty(int(n), int(n_steps) // every, device=kernel.device) if every else None
+    kernel.run(zt, int(n_steps), gen, clamp0=cond is not None, magnetisation=mag, every=max(1, every), progress=progress)
+    return zt[: kernel.n_units].T.float().contiguous(), mag
+
+
+def _bar(total: int, progress: bool):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="gibbs", leave=False)
+
+
 @torch.no_grad()
 def gibbs_sample(
     rbm,
@@ -186,11 +265,14 @@ def gibbs_sample(
         n_samples: number of chains (= samples returned).
         n_steps: sweeps per chain (each sweep updates all free partitions once).
         beta: inverse temperature; chains target p(z) ~ exp(-beta E(z)).
-        seed: seed of the device generator.
+        seed: seed of the random streams (compiled engine: one stream per chain, so chain ``b`` is the
+            same whatever ``n_samples`` and the thread count; torch engine: one device generator).
         conditioning: 0/1 tensor (n0,) or (n_samples, n0) clamped onto partition 0.
         init: optional (n_samples, N) 0/1 initial states (default: uniform random bits).
         record_magnetisation: also return m(t) = mean(2z - 1) per chain per sweep, (n_samples, n_steps).
-        backend, dtype: see :class:`BlockGibbsKernel`.
+        backend: ``"auto"`` (compiled on CPU when numba is installed, torch otherwise), ``"numba"``,
+            ``"torch"``, ``"dense"`` or ``"sparse"`` (see :func:`resolve_backend`).
+        dtype: torch engine's dtype (see :class:`BlockGibbsKernel`).
         progress: show a tqdm bar.
 
     Returns:
@@ -203,24 +285,18 @@ def gibbs_sample(
         >>> z[:, :2].tolist()
         [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
     """
-    _check_counts(n_samples, n_steps)
-    kernel = BlockGibbsKernel(rbm, beta, backend=backend, dtype=dtype)
-    gen = _generator(kernel.device, seed)
-    zt = kernel.init_state(int(n_samples), gen, init)
-    cond = check_conditioning(rbm, conditioning, int(n_samples))
-    if cond is not None:
-        zt[kernel.slices[0]] = cond.T.to(zt.dtype)
-    mag = torch.empty(int(n_samples), int(n_steps), device=kernel.device) if record_magnetisation else None
-    kernel.run(zt, int(n_steps), gen, clamp0=cond is not None, magnetisation=mag, progress=progress)
-    z = zt[: kernel.n_units].T.float().contiguous()
+    z, mag = _run(rbm, int(n_samples), int(n_steps), beta, int(seed), conditioning, init, backend, dtype,
+                  1 if record_magnetisation else 0, progress)
     return (z, mag) if record_magnetisation else z
 
 
 @torch.no_grad()
-def gibbs_trajectory(rbm, n_chains: int, n_steps: int, beta: float = 1.0, seed: int = 0, *, every: int = 1, conditioning=None, init=None) -> torch.Tensor:
+def gibbs_trajectory(rbm, n_chains: int, n_steps: int, beta: float = 1.0, seed: int = 0, *, every: int = 1, conditioning=None, init=None,
+                     backend: str = "auto") -> torch.Tensor:
     """Magnetisation m(t) = (1/N) sum_i (2 z_i(t) - 1) of ``n_chains`` chains, every ``every`` sweeps.
 
     States are not stored; returns (n_chains, n_steps // every) float32 (input of the ACF study).
+    ``backend`` as in :func:`gibbs_sample`.
 
     Example:
         >>> from calolib.rbm import RBM
@@ -228,86 +304,9 @@ def gibbs_trajectory(rbm, n_chains: int, n_steps: int, beta: float = 1.0, seed: 
         >>> tuple(m.shape), bool((m.abs() <= 1).all())
         ((3, 5), True)
     """
-    _check_counts(n_chains, n_steps)
     if int(every) < 1:
         raise SamplerError(f"every must be >= 1, got {every}")
-    kernel = BlockGibbsKernel(rbm, beta)
-    gen = _generator(kernel.device, seed)
-    zt = kernel.init_state(int(n_chains), gen, init)
-    cond = check_conditioning(rbm, conditioning, int(n_chains))
-    if cond is not None:
-        zt[kernel.slices[0]] = cond.T.to(zt.dtype)
-    mag = torch.empty(int(n_chains), int(n_steps) // int(every), device=kernel.device)
-    kernel.run(zt, int(n_steps), gen, clamp0=cond is not None, magnetisation=mag, every=int(every))
-    return mag
-
-
-class PersistentChains:
-    """Persistent Gibbs chains for PCD training: the state survives between :meth:`run` calls.
-
-    The kernel is rebuilt from the RBM's current parameters at every call, so the chains follow the
-    model as it trains.  :meth:`state_dict` holds the chains and the generator state, so a resumed
-    training continues exactly.
-
-    Example:
-        >>> from calolib.rbm import RBM
-        >>> pc = PersistentChains(RBM((2, 2, 2, 2)), 6, seed=1)
-        >>> tuple(pc.run(2).shape)
-        (6, 8)
-    """
-
-    def __init__(self, rbm, n_chains: int, seed: int = 0, *, backend: str = "auto", dtype: torch.dtype | None = None) -> None:
-        _check_counts(n_chains, 0)
-        self.rbm = rbm
-        self.n_chains = int(n_chains)
-        self.seed = int(seed)
-        self.backend = backend
-        self.dtype = dtype
-        self._gen = _generator(rbm.device, seed)
-        u = torch.rand(rbm.n_units, self.n_chains, generator=self._gen, device=rbm.device)
-        self._zt = torch.cat([(u < 0.5).float(), torch.ones(1, self.n_chains, device=rbm.device)])  # (N + 1, B)
-
-    @property
-    def z(self) -> torch.Tensor:
-        """Current states (n_chains, N), float 0/1 (a view)."""
-        return self._zt[: self.rbm.n_units].T
-
-    @z.setter
-    def z(self, value: torch.Tensor) -> None:
-        value = torch.as_tensor(value)
-        if tuple(value.shape) != (self.n_chains, self.rbm.n_units):
-            raise SamplerError(f"chain states must have shape ({self.n_chains}, {self.rbm.n_units}), got {tuple(value.shape)}")
-        ones = torch.ones(1, self.n_chains, device=self.rbm.device)
-        self._zt = torch.cat([value.to(device=self.rbm.device, dtype=torch.float32).T, ones]).contiguous()
-
-    @torch.no_grad()
-    def run(self, n_sweeps: int, beta: float = 1.0, *, conditioning=None) -> torch.Tensor:
-        """Advance all chains by ``n_sweeps`` sweeps at ``beta``; returns a copy of the states (n_chains, N)."""
-        _check_counts(self.n_chains, n_sweeps)
-        if self._zt.device != self.rbm.device:  # the RBM moved: follow it with a generator derived from ours
-            seed = int(torch.randint(0, 2**62, (1,), generator=self._gen, device=self._gen.device).item())
-            self._zt = self._zt.to(self.rbm.device)
-            self._gen = _generator(self.rbm.device, seed)
-        kernel = BlockGibbsKernel(self.rbm, beta, backend=self.backend, dtype=self.dtype)
-        zt = self._zt if kernel.dtype == torch.float32 else self._zt.to(kernel.dtype)
-        cond = check_conditioning(self.rbm, conditioning, self.n_chains)
-        if cond is not None:
-            zt[kernel.slices[0]] = cond.T.to(zt.dtype)
-        kernel.run(zt, int(n_sweeps), self._gen, clamp0=cond is not None)
-        self._zt = zt.float()
-        return self.z.contiguous()
-
-    def state_dict(self) -> dict:
-        """Chains (CPU tensor) plus generator state and seed."""
-        return {"z": self.z.detach().cpu().clone(), "generator": self._gen.get_state(), "seed": self.seed, "device": str(self._gen.device)}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore chains and generator (the generator state is used only on the same device type)."""
-        self.z = state["z"]
-        self.seed = int(state.get("seed", self.seed))
-        self._gen = _generator(self.rbm.device, self.seed)
-        if torch.device(state.get("device", "cpu")).type == self.rbm.device.type:
-            self._gen.set_state(state["generator"])
+    return _run(rbm, int(n_chains), int(n_steps), beta, int(seed), conditioning, init, backend, None, int(every), False)[1]
 
 
 @register_sampler("gibbs")
@@ -317,7 +316,7 @@ class GibbsSampler(Sampler):
     Args:
         n_steps: sweeps per chain (default 100).
         beta: inverse temperature (default 1).
-        backend, dtype: see :class:`BlockGibbsKernel`.
+        backend, dtype: see :func:`gibbs_sample` (default: the compiled engine on CPU, torch on CUDA).
 
     Example:
         >>> from calolib.rbm import RBM
@@ -354,3 +353,7 @@ class GibbsSampler(Sampler):
         )
         info = {"sampler": self.name, "n_steps": n_steps, "time_s": time.perf_counter() - t0, "conditioned": conditioning is not None}
         return LatentSamples.from_states(rbm, z, beta=beta, info=info)
+
+
+# PersistentChains lives in its own module (it needs the helpers above); re-exported here.
+from calolib.samplers.persistent import PersistentChains  # noqa: E402

@@ -6,6 +6,7 @@ Run it::
     calolib train --data data/synthetic_ds2.h5 --out runs/quick --resume --epochs 20   # continue / extend
     calolib train --data data/synthetic_ds2.h5 --out runs/ts --set scheme=two_stage --set ae_epochs=5
     python -c "from calolib.training import train, get_preset; train(get_preset('quick'), 'data/synthetic_ds2.h5', 'runs/q')"
+    torchrun --nproc-per-node 2 -m calolib train --data ... --out runs/ddp   # DDP: calolib.training.distributed
 
 One optimisation step (joint scheme) on a batch ``x (B, V)`` of preprocessed voxels with energies ``e (B,)``::
 
@@ -39,6 +40,7 @@ from calolib.errors import CalolibError, CheckpointError, ConfigError
 from calolib.training.checkpoint import FORMAT, FORMAT_VERSION, build_model, read_checkpoint, rng_state
 from calolib.training.config import TrainConfig, config_from_dict, config_to_dict
 from calolib.training.data import TrainingData, batch_order, load_training_data
+from calolib.training.distributed import setup as setup_distributed
 from calolib.training.history import write_history
 from calolib.training.rundir import (check_new_run, check_resumable, check_run_memory, check_same_data, commit_epoch,
                                      guarded_run_dir, repair_run_dir, restore_training_state, write_config_json)
@@ -134,6 +136,8 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     from calolib.shapes import transform_from_dict
 
     dev = resolve_device(device)
+    ddp = setup_distributed(dev)  # [ddp] a rank under torchrun (its own device), else a no-op single process
+    dev, progress = ddp.device, progress and ddp.is_main
     out_dir = Path(out_dir)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     state = None
@@ -146,6 +150,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
         raise ConfigError(f"{out_dir} already holds a run (last.pt); pass --resume to continue it or choose another --out")
     else:
         check_new_run(out_dir)  # [reliability] never replace a best.pt/history that has no last.pt
+    ddp.check_config(config)  # [ddp] global batch and chains split evenly over the ranks
     check_run_memory(config, dev)  # [reliability] chains that cannot fit: one line, not an allocation traceback
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -170,13 +175,22 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     groups = [{"params": params}] + ([{"params": flow_params, "weight_decay": 0.0}] if flow_params else [])
     opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     flow_lr_factor = (config.flow_lr / config.lr) if config.flow_lr > 0 else 1.0
-    negatives = NegativePhase(model, config.n_neg_chains, seed=config.seed) if model.has_rbm else None
+    n_chains, chain_seed = ddp.local_chains(config)  # [ddp] n_neg_chains / N chains per rank, own seed
+    negatives = NegativePhase(model, n_chains, seed=chain_seed) if model.has_rbm else None  # controls: none
     if state:  # [reliability] shapes/types checked, one line if they do not fit; then best.pt/history repaired
-        epoch, step, history, best_val = restore_training_state(last_path, state, model, opt, negatives)
-        repair_run_dir(out_dir, state)
+        # [ddp] each rank resumes its own chains and RNG streams (ddp.local_state is `state` for one process)
+        epoch, step, history, best_val = restore_training_state(last_path, ddp.local_state(state, negatives), model,
+                                                                opt, negatives)
+        if ddp.is_main:  # [ddp] rank 0 writes
+            repair_run_dir(out_dir, state)
     else:
         epoch, step, history, best_val = 0, 0, [], math.inf
-    write_config_json(out_dir, config, state)  # [reliability] not rewritten by a resume with nothing to train (M9)
+        ddp.seed_rank(config.seed)  # [ddp] ranks > 0 draw their own relaxation noise
+    if ddp.is_main:  # [ddp] rank 0 writes
+        write_config_json(out_dir, config, state)  # [reliability] not rewritten by a resume with nothing to train (M9)
+    # [ddp] the loss terms as one module forward (DistributedDataParallel over every parameter, RBM included)
+    forward_terms = ddp.loss_forward(model, lambda: _amp(config, dev), find_unused=config.scheme != "joint"
+                                     or getattr(model.config, "prior", "rbm") != "rbm")
 
     def val_row() -> dict:
         return {f"val_{k}": v for k, v in
@@ -185,7 +199,8 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     if not history:  # row 0: the untrained model, the yardstick for "it learns"
         row0 = {"epoch": 0, "stage": _stage(config, 0), "step": 0, **val_row()}
         history.append(row0)
-        write_history(out_dir, history)
+        if ddp.is_main:  # [ddp]
+            write_history(out_dir, history)
 
     if dev.type == "cuda":  # whole splits on the GPU when they fit (ds2: 100k events = 2.6 GB)
         try:
@@ -215,27 +230,24 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
             if flow_params:
                 opt.param_groups[1]["lr"] = sv["lr"] * flow_lr_factor
             beta = sv["beta"]
-            idx = idx.to(data.x_train.device)
+            idx = ddp.shard(idx).to(data.x_train.device)  # [ddp] this rank's slice of the global batch
             x = data.x_train[idx].to(dev, non_blocking=True)  # (B, V)
             e = data.e_train[idx].to(dev, non_blocking=True)  # (B,) MeV
             le = data.l_train[idx].to(dev, non_blocking=True) if data.l_train is not None else None  # (B, L) MeV
             opt.zero_grad(set_to_none=True)
-            if stage == "rbm":
+            if stage == "rbm" and config.centred:
                 with torch.no_grad(), _amp(config, dev):
                     out = model(x, e, layer_e=le, beta=beta)
-                neg_z = negatives.step(e, config.gibbs_sweeps) if negatives is not None else None
+                neg_z = negatives.step(e, config.gibbs_sweeps)
                 terms = model.loss_terms(x, e, out, neg_z, layer_e=le)
-                if config.centred:
-                    loss = centred_rbm_step(model.rbm, out.enc.z, neg_z, negatives, config.centring_rate)
-                else:
-                    loss = stage_loss(terms, stage, sv["kl_weight"], esum_weight)
-                    loss.backward()
+                # [ddp] the centred update on the encodings and chains of all ranks (identical on every rank)
+                loss = centred_rbm_step(model.rbm, *ddp.gather(out.enc.z, neg_z), negatives, config.centring_rate)
             else:
                 neg_z = (None if negatives is None else
-                         negatives.step(e, config.gibbs_sweeps) if stage == "joint" else negatives.z)
-                with _amp(config, dev):  # bfloat16 networks on CUDA; the loss terms in float32
-                    out = model(x, e, layer_e=le, beta=beta)
-                terms = model.loss_terms(x, e, out, neg_z, layer_e=le)
+                         negatives.step(e, config.gibbs_sweeps) if stage != "ae" else negatives.z)
+                # networks (bfloat16 on CUDA with amp) then the loss terms in float32; the rbm stage keeps
+                # the networks frozen.  [ddp] forward_terms is the DDP-wrapped LossModule under torchrun.
+                out, terms = forward_terms(x, e, neg_z, beta=beta, train_networks=stage != "rbm", layer_e=le)
                 loss = stage_loss(terms, stage, sv["kl_weight"], esum_weight)
                 loss.backward()
             if not torch.isfinite(loss.detach()):
@@ -257,6 +269,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                                 gn.detach().float().to(dev)]) * b
             if progress and i % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss):.4g}", ae=f"{float(terms['ae']):.4g}")
+        acc, n_seen = ddp.reduce_sum(acc, n_seen)  # [ddp] logged terms over all ranks
         train_time = time.perf_counter() - t0
         sv = schedule_values(epoch + 1, config, beta_target=beta_target(model))
         row = {"epoch": epoch + 1, "stage": stage, "step": step, "lr": lr, "kl_weight": sv["kl_weight"],
@@ -287,15 +300,19 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                 "transform": transform.to_dict(), "best_criterion": BEST_CRITERION,
                 "epoch": epoch + 1, "step": step, "best_val": best_val, "history": history,
                 "data": {"path": str(data_path), "n_train": n_train, "n_val": int(data.x_val.shape[0])}}
-        commit_epoch(out_dir, ckpt, improved, data=data)  # [reliability] last.pt (commit point), best.pt, history
+        ckpt.update(ddp.checkpoint_state(negatives))  # [ddp] all ranks' chains and RNG states (collective)
+        if ddp.is_main:  # [ddp] rank 0 writes
+            commit_epoch(out_dir, ckpt, improved, data=data)  # [reliability] last.pt (commit point), best.pt, history
         if progress:
             epoch_bar.write(f"epoch {epoch + 1}/{config.epochs} [{stage}] train loss {row['train_loss']:.4g} "
                             f"val ae {row['val_ae']:.4g} hits {row['val_hits']:.4g} ahep {row['val_ahep']:.4g} "
                             f"({train_time:.1f} s{', best' if improved else ''})")
-        if callbacks and any(bool(cb(epoch + 1, row)) for cb in callbacks):
+        stop = bool(callbacks) and ddp.is_main and any(bool(cb(epoch + 1, row)) for cb in callbacks)
+        if ddp.broadcast_flag(stop):  # [ddp] callbacks run on rank 0; its decision holds for all
             stopped = True
             break
     epoch_bar.close()
+    ddp.close()  # [ddp]
     epochs_done = int(history[-1]["epoch"])
     return TrainResult(history=history, best_path=best_path, last_path=last_path, out_dir=out_dir, config=config,
                        best_val=best_val, epochs_run=epochs_done - start_epoch,

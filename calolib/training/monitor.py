@@ -1,9 +1,11 @@
 """Optional per-epoch monitors, each behind a TrainConfig flag (off in ``quick``).
 
 * ``log_rbm_ll``: the RBM prior's log-likelihood of the validation encodings (seed 001),
-  ``LL = -<E(z)>_val - ln Z`` with ``ln Z`` from AIS (lower-biased, so LL upper-biased) and from reverse
-  AIS started at the persistent chains (upper-biased ``ln Z``, LL lower-biased).  The bracket shows how
-  well ``ln Z`` is known.  The RBM is treated as a joint model of all partitions (condition bits included).
+  ``LL = -<E(z)>_val - <ln Z>`` with ``ln Z`` from AIS (lower-biased, so LL upper-biased) and from reverse
+  AIS (upper-biased ``ln Z``, LL lower-biased), both for the model the prior is: the conditional p(z | c)
+  (ln Z(c) per E_inc code, RAIS from chains with that code clamped) when partition 0 holds the code, else
+  the joint model (:func:`calolib.diagnostics.likelihood.prior_log_likelihood`).  ``ll_chains`` is split
+  into 8 chains per code.
 * ``gen_check_events``: generate that many showers at the validation energies and report the separation
   powers of E_total/E_inc and of the sparsity against the validation showers.
 
@@ -29,7 +31,7 @@ def _encodings(model, x, e, device, n: int, batch: int, l_val=None) -> torch.Ten
 def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: int = 0,
                        l_val=None) -> dict[str, float]:
     """``{"rbm_log_z_ais", "rbm_ll_ais", "rbm_log_z_rais", "rbm_ll_rais"}`` on up to 2048 validation events."""
-    from calolib.partition import ais, log_likelihood, rais
+    from calolib.diagnostics.likelihood import prior_log_likelihood
 
     was_training = model.training
     model.eval()
@@ -37,12 +39,14 @@ def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: 
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         z = _encodings(model, x_val, e_val, device, 2048, config.eval_batch_size, l_val)
-        lz_ais, _ = ais(model.rbm, config.ll_chains, config.ll_betas, seed=seed)
-        lz_rais, _ = rais(model.rbm, negatives.z, config.ll_betas, seed=seed)
+        est = prior_log_likelihood(model.rbm, z, conditioned=model.config.n_clamped > 0,
+                                   n_codes=max(2, config.ll_chains // 8), n_chains=8, n_betas=config.ll_betas,
+                                   gibbs_steps=max(100, config.ll_betas), seed=seed)
     if was_training:
         model.train()
-    return {"rbm_log_z_ais": lz_ais, "rbm_ll_ais": log_likelihood(model.rbm, z, lz_ais),
-            "rbm_log_z_rais": lz_rais, "rbm_ll_rais": log_likelihood(model.rbm, z, lz_rais)}
+    return {"rbm_log_z_ais": est.log_z_ais, "rbm_ll_ais": est.ll_ais, "rbm_ll_ais_err": est.ll_ais_err,
+            "rbm_log_z_rais": est.log_z_rais, "rbm_ll_rais": est.ll_rais, "rbm_ll_rais_err": est.ll_rais_err,
+            "rbm_log_z_ais_err": est.log_z_ais_err, "rbm_log_z_rais_err": est.log_z_rais_err}
 
 
 def validation_showers(model, transform, x_val, e_val, n: int, l_val=None) -> "Showers":

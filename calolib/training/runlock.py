@@ -159,6 +159,8 @@ def guarded_run_dir(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if int(os.environ.get("RANK", "0") or 0) > 0:  # [ddp] under torchrun rank 0 alone locks, cleans and writes
+            return func(*args, **kwargs)
         out_dir = Path(sig.bind(*args, **kwargs).arguments["out_dir"])
         if out_dir.exists() and not out_dir.is_dir():
             raise RunDirError(f"--out {out_dir} is a file, not a run directory; choose a directory path")
