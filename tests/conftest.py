@@ -7,6 +7,10 @@ import random
 os.environ.setdefault("MPLBACKEND", "agg")
 # OpenMP threads that spin while waiting starve each other on a shared 2-core machine (Gibbs fell 40x).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one BLAS thread per xdist worker: a 370x370 eigh (every FPD) took 9 s instead of 0.03 s with OpenBLAS
+    # threads fighting over a loaded 2-core machine (set before numpy is imported)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import matplotlib as mpl
 import numpy as np

@@ -274,9 +274,12 @@ def test_11_sweep(tiny_data, tmp_path):
 
 
 def test_11_sweep_without_a_sweep_says_so(tmp_path):
+    from calolib.training.testing import write_tiny_dataset
+
     out = tmp_path / "reports"
+    data = write_tiny_dataset(tmp_path / "tiny.h5", n=8)  # declared by the notebook; unused without a spec
     (result,) = run_reports("tiny", only=["11_sweep"], out_dir=out, progress=False,
-                            params_overrides={"spec": {}, "sweep_dir": str(tmp_path / "none")})
+                            params_overrides={"spec": {}, "sweep_dir": str(tmp_path / "none"), "data_path": str(data)})
     assert result.ok, result.error
     res = json.loads((out / "11_sweep.results.json").read_text())
     assert res["status"] == "no sweep" and res["n_points"] == 0
