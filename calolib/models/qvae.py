@@ -177,6 +177,11 @@ class QVAE(nn.Module):
         return self.config.n_latent
 
     @property
+    def is_factorised(self) -> bool:
+        """Whether the layer energies come from the energy flow (``energy_model="flow"``) and the VAE models shapes."""
+        return self.energy_flow is not None
+
+    @property
     def has_rbm(self) -> bool:
         """Whether the prior is the RBM (``model.rbm`` exists)."""
         return self.config.prior == "rbm"
@@ -286,11 +291,37 @@ class QVAE(nn.Module):
             raise ConfigError(f"x must be a (B, {self.n_voxels}) preprocessed tensor, got {shape}")
         return x
 
+    def _split(self, x, layer_e):
+        """``(x (B, V), layer_e)``: an extended ``x`` from :meth:`prepare` (``(B, V + L)``, the layer energies in
+        MeV appended) is split; anything else passes through."""
+        if (self.config.energy_model == "flow" and isinstance(x, torch.Tensor) and x.ndim == 2
+                and x.shape[1] == self.n_voxels + self.layer_mean.shape[0]):
+            return x[:, :self.n_voxels], (x[:, self.n_voxels:] if layer_e is None else layer_e)
+        return x, layer_e
+
+    @torch.no_grad()
+    def prepare(self, e_inc, showers, *, transform=None) -> torch.Tensor:
+        """Showers ``(B, V)`` MeV -> the model's input on its device: the preprocessed ``x (B, V)``, and for the
+        factorised model ``[x | layer energies (MeV)]`` ``(B, V + L)``, which :meth:`encode`, :meth:`forward`
+        and :meth:`encode_many` split again, so studies can pass one array around whatever the model.
+        """
+        transform = self.transform if transform is None else transform
+        if transform is None:
+            raise ConfigError("prepare needs the fitted preprocessing: load the model with load_checkpoint")
+        v = np.asarray(showers.detach().cpu() if isinstance(showers, torch.Tensor) else showers)
+        e = np.asarray(e_inc.detach().cpu() if isinstance(e_inc, torch.Tensor) else e_inc, dtype=np.float64)
+        x = torch.as_tensor(transform.transform(e, v), dtype=torch.float32, device=self.device)
+        if self.config.energy_model == "flow":
+            L = torch.as_tensor(np.asarray(transform.layer_energies(v)), dtype=torch.float32, device=self.device)
+            x = torch.cat([x, L], dim=1)
+        return x
+
     # ------------------------------------------------------------------ the model
     def encode(self, x: torch.Tensor, e_inc, *, layer_e=None, beta: float | None = None,
                generator: torch.Generator | None = None) -> EncoderOutput:
         """Encode ``x (B, V)`` with incident energies ``e_inc (B,)`` MeV (and, for the factorised model, the
-        layer energies ``layer_e (B, L)`` MeV) into latents (see EncoderOutput)."""
+        layer energies ``layer_e (B, L)`` MeV, or an extended ``x`` from :meth:`prepare`) into latents."""
+        x, layer_e = self._split(x, layer_e)
         x = self._check_x(x)
         t = self.einc_unit(e_inc)
         code = self.condition_code(e_inc).to(torch.float32)
@@ -331,6 +362,7 @@ class QVAE(nn.Module):
     def forward(self, x: torch.Tensor, e_inc, *, layer_e=None, beta: float | None = None,
                 generator: torch.Generator | None = None) -> ForwardOutput:
         """Encode, then decode the relaxed sample ``zeta``."""
+        x, layer_e = self._split(x, layer_e)
         enc = self.encode(x, e_inc, layer_e=layer_e, beta=beta, generator=generator)
         return ForwardOutput(enc, self.decode(enc.zeta, e_inc, layer_e=layer_e))
 
@@ -528,6 +560,7 @@ class QVAE(nn.Module):
     def encode_many(self, x: torch.Tensor, e_inc, n_repeats: int, generator: torch.Generator | None = None, *,
                     beta: float | None = None, layer_e=None) -> torch.Tensor:
         """``n_repeats`` hard encodings of each shower: ``(B, n_repeats, N)`` 0/1 (latent-clustering study)."""
+        x, layer_e = self._split(x, layer_e)
         x = self._check_x(x)
         e = self._e(e_inc)
         xr = x.repeat_interleave(n_repeats, dim=0)
