@@ -306,6 +306,20 @@ def check_topology(model_config) -> None:
                           f"({reason.strip()}); accepted keys: {', '.join(accepted)}") from None
 
 
+def fit_transform(model_config, energies, showers):
+    """The preprocessing a model of ``model_config`` trains with, fitted on ``(energies (N,), showers (N, V))`` MeV:
+    a :class:`~calolib.shapes.LayerShapeTransform` for the factorised model (``energy_model="flow"``), else a
+    :class:`~calolib.preprocessing.VoxelTransform`."""
+    if getattr(model_config, "energy_model", "none") == "flow":
+        from calolib.shapes import LayerShapeTransform
+
+        return LayerShapeTransform(model_config.geometry, threshold_mev=model_config.readout_threshold_mev).fit(
+            energies, showers)
+    from calolib.preprocessing import VoxelTransform
+
+    return VoxelTransform().fit(energies, showers)
+
+
 def build_model(config, transform, device: torch.device | str = "cpu"):
     """A fresh QVAE for ``config.model`` with the preprocessing of ``transform`` set (empty-voxel value,
     the logit statistics of the energy-sum term, and ``model.transform``)."""
