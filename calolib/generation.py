@@ -2,10 +2,10 @@
 
 For each batch of incident energies ``e_inc (B,)`` MeV::
 
-    code  = model.condition_code(e_inc)                      # (B, n0) bits, when the RBM is conditioned
-    z     = sampler.sample(model.rbm, B, conditioning=code)  # (B, N) prior samples: Gibbs | SA | PIMC | QPU
-    x     = model.sample_prior_decode(z, e_inc)              # (B, V) preprocessed space, hits applied
-    v     = transform.inverse(e_inc, x)                      # (B, V) MeV, >= 0
+    z     = model.sample_latents(e_inc, sampler=sampler)      # (B, N): code of E_inc + prior sample
+                                                             #   (RBM: Gibbs | SA | PIMC | QPU; controls: exact)
+    v     = model.decode_showers(z, e_inc)                   # (B, V) MeV, readout threshold applied;
+                                                             #   factorised model: layer energies from its flow
 
 Batches run on ``device`` (CUDA when asked), the result is a :class:`~calolib.showers.Showers` that
 :func:`calolib.io.save_showers` writes as a CaloChallenge file.  :func:`generate_from_checkpoint` does the
@@ -109,7 +109,8 @@ def _make_sampler(sampler, n_gibbs_steps: int, sampler_kwargs: dict | None):
 @torch.no_grad()
 def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 100, batch_size: int = 1024,
              seed: int = 0, device: str | torch.device = "auto", sample_hits: bool = True,
-             sampler_kwargs: dict | None = None, progress: bool = False) -> Showers:
+             sampler_kwargs: dict | None = None, progress: bool = False,
+             voxel_noise: float | None = None) -> Showers:
     """Generate one shower per incident energy.
 
     Args:
@@ -123,6 +124,8 @@ def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 1
         seed: seeds the sampler (per batch) and the hit draws.
         device: ``auto``, ``cpu`` or ``cuda``.
         sample_hits: draw each voxel's hit from the hits head's probability (else threshold at 0.5).
+        voxel_noise: scale of the per-voxel Gaussian likelihood noise (see :meth:`QVAE.decode_showers`);
+            ``None`` takes the model's ``config.voxel_noise``.
         sampler_kwargs: extra constructor arguments of the sampler.
 
     Returns:
@@ -151,21 +154,20 @@ def generate(model, transform, e_inc, *, sampler="gibbs", n_gibbs_steps: int = 1
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     _check_generate_args(model, e_all, seed, sampler, sampler_kwargs, n_gibbs_steps)
     model = model.to(dev).eval()
-    smp = _make_sampler(sampler, n_gibbs_steps, sampler_kwargs)
+    smp = _make_sampler(sampler, n_gibbs_steps, sampler_kwargs) if getattr(model, "has_rbm", True) else None
+    if smp is None and not (isinstance(sampler, str) and sampler.lower() in ("gibbs", "exact")) and sampler is not None:
+        raise ConfigError(f"the {model.config.prior} prior is sampled exactly; --sampler {sampler} applies to the "
+                          "RBM prior only")
     gen = torch.Generator(device=dev).manual_seed(int(seed))
+    voxel_noise = float(getattr(model.config, "voxel_noise", 0.0) if voxel_noise is None else voxel_noise)
     out = np.empty((e_all.size, model.n_voxels), dtype=np.float32)
     starts = range(0, e_all.size, batch_size)
     for k, lo in enumerate(tqdm(starts, desc="generate", disable=not progress)):
         e = torch.as_tensor(e_all[lo:lo + batch_size], dtype=torch.float32, device=dev)
-        b = e.shape[0]
-        code = model.condition_code(e) if model.config.condition_rbm else None
-        samples = smp.sample(model.rbm, b, conditioning=code, seed=int(seed) * 1_000_003 + k)
-        z = samples.z if samples.z.shape[0] == b else samples.expand()
-        if z.shape[0] != b:
-            raise SamplerError(f"sampler {smp.name!r} returned {z.shape[0]} samples for a batch of {b}")
-        x = model.sample_prior_decode(z.to(dev), e, sample_hits=sample_hits, generator=gen)
-        v = transform.inverse(e.to(torch.float64), x.float())
-        out[lo:lo + b] = v.float().cpu().numpy()
+        z = model.sample_latents(e, sampler=smp, seed=int(seed) * 1_000_003 + k)
+        v = model.decode_showers(z, e, transform=transform, sample_hits=sample_hits, generator=gen,
+                                 flow_seed=int(seed) * 1_000_003 + k + 17, voxel_noise=voxel_noise)
+        out[lo:lo + e.shape[0]] = v.float().cpu().numpy()
     return Showers(e_all, out, model.config.geometry)
 
 

@@ -92,6 +92,10 @@ class DecoderExplorer:
         self.gibbs_steps = int(gibbs_steps)
         self.grid = np.geomspace(1e3, 1e6, 24) if grid is None else np.asarray(grid, dtype=float)
         self._x = transform.transform(showers.energies, showers.showers)  # (B, V) preprocessed
+        # the factorised model (energy flow + shape VAE): its decoder is also conditioned on the layer energies
+        self._factorised = getattr(model.config, "energy_model", "none") == "flow"
+        self._layer_e = (np.asarray(transform.layer_energies(showers.showers), dtype=np.float32)
+                         if self._factorised else None)
         self._latent = functools.lru_cache(maxsize=cache_size)(self._latent_uncached)
         self._decode = functools.lru_cache(maxsize=cache_size)(self._decode_uncached)
         self._curve = functools.lru_cache(maxsize=cache_size)(self._curve_uncached)
@@ -132,7 +136,10 @@ class DecoderExplorer:
             if sampler == "encoder":
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(int(seed))
-                    z = self.model.encode(self._tensor(self._x[event : event + 1]), e).z
+                    le = None if self._layer_e is None else self._tensor(self._layer_e[event : event + 1])
+                    z = self.model.encode(self._tensor(self._x[event : event + 1]), e, layer_e=le).z
+            elif not getattr(self.model, "has_rbm", True):  # prior controls: exact samples of their prior
+                z = self.model.sample_latents(e, seed=int(seed))
             else:
                 from calolib.samplers import get_sampler
 
@@ -146,16 +153,27 @@ class DecoderExplorer:
         """The latent code ``(N,)`` 0/1 of ``event`` for (``seed``, ``sampler``) (cached)."""
         return self._latent(self._check(event, sampler), int(seed), sampler)
 
-    def _decode_batch(self, z: np.ndarray, e: np.ndarray) -> np.ndarray:
-        """Decode rows of ``z`` at energies ``e`` (MeV) -> preprocessed-space outputs (B, V)."""
+    def _decode_batch(self, z: np.ndarray, e: np.ndarray, layer_e=None) -> np.ndarray:
+        """Decode rows of ``z`` at energies ``e`` (MeV) -> preprocessed-space outputs (B, V) (``layer_e`` (B, L)
+        MeV conditions the factorised model's decoder)."""
         import torch
 
         with torch.no_grad():
-            out = self.model.reconstruct(self.model.decode(self._tensor(z), self._tensor(e)))
+            le = None if layer_e is None else self._tensor(layer_e)
+            out = self.model.reconstruct(self.model.decode(self._tensor(z), self._tensor(e), layer_e=le))
         return out.detach().float().cpu().numpy()
 
     def _decode_uncached(self, event: int, seed: int, sampler: str, e_inc: float) -> np.ndarray:
         z = self.latent(event, seed, sampler)
+        if self._factorised:
+            # E' sets both the layer energies (drawn from the energy flow, the same flow noise for every E' of
+            # this seed, so the slider moves one shower) and the shape decoder's conditioning
+            import torch
+
+            with torch.no_grad():
+                v = self.model.decode_showers(self._tensor(z[None]), self._tensor([e_inc]), transform=self.transform,
+                                              sample_hits=False, flow_seed=int(seed))
+            return v.double().cpu().numpy()[0]
         x_hat = self._decode_batch(z[None], np.array([e_inc]))
         return np.asarray(self.transform.inverse(np.array([e_inc]), x_hat), dtype=np.float64)[0]
 
@@ -176,6 +194,12 @@ class DecoderExplorer:
         from calolib.diagnostics import einc_sweep
 
         z = self.latent(event, seed, sampler)[None]
+        if self._factorised:  # shapes decoded with the event's own layer energies while E' varies
+            sweep = einc_sweep(self._decode_batch, z, self._x[event : event + 1], self.showers.energies[event : event + 1],
+                               self.grid, to_mev=lambda a, e, c: self.transform.inverse(c, a),
+                               showers_true=self.showers.showers[event : event + 1],
+                               cond=self._layer_e[event : event + 1])
+            return sweep.curves["mse"][0]
         sweep = einc_sweep(self._decode_batch, z, self._x[event : event + 1], self.showers.energies[event : event + 1],
                            self.grid, to_mev=lambda a, e: self.transform.inverse(e, a),
                            showers_true=self.showers.showers[event : event + 1])
@@ -266,6 +290,8 @@ class DecoderExplorer:
     def transform_scales(self) -> bool:
         """Whether the inverse preprocessing multiplies a fixed decoder output by E′ (x̂ -> E′ · f(x̂)), checked
         on one event: then E_dep ∝ E′ whatever the decoder does, and only E_dep/E′ shows the decoder's part."""
+        if self._factorised:  # the layer energies come from the energy flow, not from multiplying by E'
+            return False
         x = self._x[:1]
         low, high = (np.asarray(self.transform.inverse(np.array([e]), x), dtype=np.float64) for e in (1e4, 1e5))
         return bool(high.sum() > 0 and np.allclose(high, 10 * low, rtol=1e-4, atol=1e-9))

@@ -49,7 +49,7 @@ import numpy as np
 from calolib.reports.notebook import setup, save_results, rbm_snapshot_callback, clear_run_dir
 from calolib.reports.plots import plot_loss_history
 from calolib.reports.takeaways import show, to_results
-from calolib.reports.takeaways.training import best_checkpoint, best_epoch, loss_drop, ll_trend
+from calolib.reports.takeaways.training import best_checkpoint, best_epoch, latent_activity, loss_drop, ll_trend
 from calolib.reports.takeaways.rbm import ais_rais_bracket
 from calolib.training import get_preset, apply_overrides, train, config_to_dict
 from calolib.training.steps import TERMS
@@ -107,6 +107,25 @@ for ax, key in zip(axes, ("lr", "kl_weight", "beta")):
     plot_loss_history(history, [key], ax=ax, ylabel=key, logy="auto")
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Latent usage against epoch
+# Left: free latent units that are *active* on the validation encodings (binary latents: mean activation
+# between 1 % and 99 %; Gaussian latents: variance of the posterior mean above 0.01) and, for binary latents,
+# *informative* ones (the posterior probability itself varies from event to event, variance above 0.01).
+# Right: mean per-unit entropy of the marginal (nats; ln 2 = 0.69 is a fair coin). A collapsed latent space
+# shows few active units and low entropy.
+
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 4.5))
+au_keys = [k for k in ("val_active_units", "val_informative_units") if any(k in r for r in history)]
+if au_keys:
+    plot_loss_history(history, au_keys, ax=ax1, ylabel="free latent units", mark_epoch=best["best_epoch"])
+    plot_loss_history(history, ["val_unit_entropy"], ax=ax2, ylabel="entropy per unit [nats]",
+                      mark_epoch=best["best_epoch"])
+fig.tight_layout()
+plt.show()
+takeaways.append(latent_activity(history))
 
 # %% [markdown]
 # ## RBM log-likelihood and generation quality against epoch
@@ -168,7 +187,9 @@ results = {
     "sep_sparsity_final": last.get("sep_sparsity"),
     "config": config_to_dict(config),
     "best": best,
+    "active_free_units": last.get("val_active_units"), "active_fraction": last.get("val_active_fraction"),
     "headline": {"best.pt epoch": best["best_epoch"], "training time [s]": round(float(result.train_time_s), 1),
+                 "active free units": last.get("val_active_fraction"),
                  **({"LL prior, AIS [nats/event]": {"value": float(ll), "err": float(last.get("rbm_ll_ais_err") or 0)}}
                     if ll is not None else {})},
     "takeaways": to_results(takeaways),

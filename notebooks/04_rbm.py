@@ -107,7 +107,7 @@ with ShowerFile(data_path) as f:
 val = load_showers(data_path, start=n_total - min(n_samples, n_total), max_events=n_samples)
 encode, rbm_energy, _ = model_callables(model)
 with torch.no_grad():
-    z_data = encode(ck.transform.transform(val.energies, val.showers), val.energies).float()
+    z_data = encode(model.prepare(val.energies, val.showers), val.energies).float()
     code = model.condition_code(torch.as_tensor(val.energies, dtype=torch.float32, device=model.device))
     z_prior = gibbs_sample(rbm, len(val), gibbs_steps, seed=seed, conditioning=code if code.shape[1] else None)
     e_data, e_prior = rbm.energy(z_data).cpu().numpy(), rbm.energy(z_prior).cpu().numpy()

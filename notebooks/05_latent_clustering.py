@@ -74,7 +74,7 @@ for label, src in sources.items():
     bests[label] = best_checkpoint(ck.path)
     encode, free_energy, _ = model_callables(model, energy="free")
     _, full_energy, _ = model_callables(model, energy="full")
-    x = torch.as_tensor(ck.transform.transform(val.energies, val.showers), device=model.device)
+    x = model.prepare(val.energies, val.showers)  # the model's input (shapes + layer energies if factorised)
     with torch.no_grad():
         code = model.condition_code(torch.as_tensor(val.energies, dtype=torch.float32, device=model.device))
         z_prior = gibbs_sample(model.rbm, len(val) * 4, gibbs_steps, seed=seed,

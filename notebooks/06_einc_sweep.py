@@ -50,7 +50,7 @@ from IPython.display import Markdown, display
 from calolib.reports.notebook import setup, save_results
 from calolib.reports.takeaways import show, to_results
 from calolib.reports.takeaways.training import best_checkpoint, best_epoch
-from calolib.reports.takeaways.einc_sweep import direction, seed_003_directions, edges
+from calolib.reports.takeaways.einc_sweep import direction, seed_003_directions, edges, energy_owner
 from calolib.io import load_showers, ShowerFile
 from calolib.training import load_checkpoint
 from calolib.diagnostics import einc_sweep, model_callables
@@ -70,11 +70,17 @@ for label, src in sources.items():
     ck = load_checkpoint(src, device=device)
     bests[label] = best_checkpoint(ck.path)
     encode, _, decode = model_callables(ck.model)
-    x = torch.as_tensor(ck.transform.transform(val.energies, val.showers), device=ck.model.device)
+    x = ck.model.prepare(val.energies, val.showers)
     with torch.no_grad():
         z = encode(x, val.energies)
-    sweeps[label] = einc_sweep(decode, z, x, val.energies, grid, to_mev=lambda a, e, t=ck.transform: t.inverse(e, a),
-                               showers_true=val.showers, threshold_mev=geo.threshold_mev, invert_with="true")
+    if ck.model.is_factorised:  # shapes given the event's own layer energies: E' is only the decoder's input
+        layer_e = x[:, ck.model.n_voxels:]
+        sweeps[label] = einc_sweep(decode, z, x[:, :ck.model.n_voxels], val.energies, grid,
+                                   to_mev=lambda a, e, c, t=ck.transform: t.inverse(c, a), showers_true=val.showers,
+                                   threshold_mev=geo.threshold_mev, invert_with="true", cond=layer_e)
+    else:
+        sweeps[label] = einc_sweep(decode, z, x, val.energies, grid, to_mev=lambda a, e, t=ck.transform: t.inverse(e, a),
+                                   showers_true=val.showers, threshold_mev=geo.threshold_mev, invert_with="true")
 main = next(iter(sweeps))
 sw = sweeps[main]
 stats = sw.stats(seed=seed)
@@ -137,7 +143,8 @@ display(Markdown("\n".join(["| model | criterion | median argmin E′ / E_inc (6
 # this model's own.
 
 # %%
-takeaways += [direction("mse", stats["mse"]), seed_003_directions(stats), edges(stats)]
+takeaways += [energy_owner(load_checkpoint(run_dir, device="cpu").model.is_factorised),
+              direction("mse", stats["mse"]), seed_003_directions(stats), edges(stats)]
 _ = show(takeaways[1:])
 
 # %%

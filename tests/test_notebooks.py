@@ -60,7 +60,7 @@ def _verdict(res: dict, key: str) -> str:
     return next(t["verdict"] for t in res["takeaways"] if t["key"] == key)
 
 
-TAKEAWAY_REPORTS = ("02_train", "04_rbm", "05_latent_clustering", "06_einc_sweep", "07_autocorrelation", "08_annealer")
+TAKEAWAY_REPORTS = ("02_train", "02_controls", "04_rbm", "05_latent_clustering", "06_einc_sweep", "07_autocorrelation", "08_annealer")
 
 
 def _file_energies(path: Path) -> np.ndarray:
@@ -90,6 +90,24 @@ def test_02_train(tiny_data, tmp_path):
     assert res["ll_ais_final"] is not None and res["ll_rais_final"] is not None  # LL per epoch recorded
     assert 0 <= res["sep_e_ratio_final"] <= 1 + 1e-9
     assert res["best"]["best_epoch"] == res["headline"]["best.pt epoch"] and 1 <= res["best"]["best_epoch"] <= epochs
+
+
+def test_02_controls_then_03_compares_three_priors(tiny_data, tiny_run, tmp_path):
+    """The prior controls train with report 02's config next to its run, and report 03 puts all three side by side."""
+    import shutil
+
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    res = _run("02_controls", tmp_path, data_path=str(tiny_data), run_dir=str(run))
+    assert set(res["final"]) == {"rbm", "bernoulli", "gaussian"}
+    for prior in ("bernoulli", "gaussian"):
+        assert (tmp_path / f"tiny-{prior}" / "best.pt").is_file()
+        assert 0 <= res["final"][prior]["val_active_fraction"] <= 1
+    assert {t["key"] for t in res["takeaways"]} == {"reconstruction", "latent_usage"}
+    ev = _run("03_evaluate", tmp_path, data_path=str(tiny_data), run_dir=str(run))
+    assert ev["models"] == ["rbm", "bernoulli", "gaussian"]
+    assert not any("bernoulli" in s or "gaussian" in s for s in ev["skipped"])  # no control missing
+    assert ev["comparison"]["columns"] == ["rbm", "bernoulli", "gaussian", "floor"]
 
 
 def test_03_evaluate(tiny_data, tiny_run, tmp_path):

@@ -33,3 +33,10 @@ def test_edges():
     assert edges({"mse": st(1, 1, 1), "energy": st(1, 1, 1)}).verdict == "none"
     t = edges({"mse": st(1, 1, 1), "energy": st(1, 1, 1, low=0.1, high=0.05)})
     assert t.verdict == "some" and "energy: 15 %" in t.text and "mse" not in t.text
+
+
+def test_energy_owner_names_the_flow_only_for_the_factorised_model():
+    from calolib.reports.takeaways.einc_sweep import energy_owner
+
+    assert "energy flow" in energy_owner(True).text and energy_owner(True).verdict == "flow"
+    assert energy_owner(False).verdict == "decoder" and "flow" not in energy_owner(False).text

@@ -32,9 +32,11 @@ def test_best_checkpoint_reads_the_selection_from_the_files(tmp_path):
     res = train(cfg, data, tmp_path / "run", device="cpu", progress=False)
     info = best_checkpoint(tmp_path / "run")
     rows = [r for r in res.history if r["epoch"] >= 1 and r.get("stage") == info["stage"]]
-    best_row = min(rows, key=lambda r: r["val_ahep"])
+    key = info["criterion"]  # val_select (AHEP + the energy flow's NLL) for the factorised quick model
+    assert key == "val_select"
+    best_row = min(rows, key=lambda r: r[key])
     assert info["best_epoch"] == best_row["epoch"] and info["last_epoch"] == 3
-    assert math.isclose(info["best_value"], best_row["val_ahep"]) and math.isclose(info["stage_min"], info["best_value"])
+    assert math.isclose(info["best_value"], best_row[key]) and math.isclose(info["stage_min"], info["best_value"])
     assert best_epoch(info).verdict in ("last", "earlier")
 
 
@@ -51,3 +53,14 @@ def test_ll_trend_uses_the_errors():
     rows[1].update(rbm_ll_ais=-60.5, rbm_ll_ais_err=1.0)
     assert ll_trend(rows).verdict == "flat"
     assert ll_trend(rows[:1]).verdict == "unknown"
+
+
+def test_latent_activity_follows_the_numbers():
+    from calolib.reports.takeaways.training import latent_activity
+
+    h = [{"epoch": 0, "val_active_units": 192, "val_active_fraction": 1.0},
+         {"epoch": 1, "val_active_units": 180, "val_active_fraction": 180 / 192}]
+    assert latent_activity(h).verdict == "used" and "180 of its 192" in latent_activity(h).text
+    h[1].update(val_active_units=13, val_active_fraction=13 / 192)
+    assert latent_activity(h).verdict == "collapsed"
+    assert latent_activity([{"epoch": 1}]).verdict == "unknown"

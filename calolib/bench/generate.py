@@ -35,21 +35,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _model(args, dev):
-    from calolib.preprocessing import VoxelTransform
-
     if args.model:
         from calolib.training import load_checkpoint
 
         ck = load_checkpoint(args.model, device=dev)
         return ck.model, ck.transform, ck.config, args.model
     from calolib.training import get_preset
-    from calolib.training.checkpoint import build_model
+    from calolib.training.checkpoint import build_model, fit_transform
 
     config = get_preset("quick")
     rng = np.random.default_rng(0)
     e = np.exp(rng.uniform(np.log(1e3), np.log(1e6), 256))
     v = (rng.random((256, 6480)) < 0.2) * rng.exponential(1.0, (256, 6480)) * (0.025 * e / 1296)[:, None]
-    transform = VoxelTransform().fit(e, v)
+    transform = fit_transform(config.model, e, v)
     return build_model(config, transform, dev), transform, config, "untrained quick preset"
 
 
@@ -86,15 +84,17 @@ def _time_training(model, config, dev, args) -> float:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(b, model.n_voxels, generator=g).to(dev)
     e = torch.exp(torch.empty(b).uniform_(np.log(1e3), np.log(1e6), generator=g)).to(dev)
+    layer_e = (torch.rand(b, model.layer_mean.shape[0], generator=g).to(dev) * 10.0) if model.is_factorised else None
     model.train()
-    neg = NegativePhase(model, config.n_neg_chains, seed=0)
+    neg = NegativePhase(model, config.n_neg_chains, seed=0) if model.has_rbm else None
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     sync = _sync(dev)
 
     def step():
-        nz = neg.step(e, config.gibbs_sweeps)
-        out = model(x, e)
-        loss = stage_loss(model.loss_terms(x, e, out, nz), "joint", 1.0, esum_weight=model.config.esum_weight)
+        nz = neg.step(e, config.gibbs_sweeps) if neg is not None else None
+        out = model(x, e, layer_e=layer_e)
+        loss = stage_loss(model.loss_terms(x, e, out, nz, layer_e=layer_e), "joint", 1.0,
+                          esum_weight=model.config.esum_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

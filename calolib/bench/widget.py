@@ -54,14 +54,13 @@ def _explorer(args, dev):
         showers = load_showers(args.data, max_events=args.events) if args.data else \
             simulate(args.events, geometry=geo, seed=args.seed)
         return DecoderExplorer(ck.model, ck.transform, showers), str(args.model)
-    from calolib.preprocessing import VoxelTransform
     from calolib.synthetic import simulate
     from calolib.training import get_preset
-    from calolib.training.checkpoint import build_model
+    from calolib.training.checkpoint import build_model, fit_transform
 
     config = get_preset("quick")
     fit = simulate(256, geometry=config.model.geometry, seed=args.seed + 1)
-    transform = VoxelTransform().fit(fit.energies, fit.showers)
+    transform = fit_transform(config.model, fit.energies, fit.showers)
     torch.manual_seed(args.seed)
     model = build_model(config, transform, dev)
     showers = simulate(args.events, geometry=config.model.geometry, seed=args.seed)

@@ -312,8 +312,9 @@ def model_callables(model, *, energy: str = "full"):
     ``encode(x, e) -> model.encode(x, e).z`` (hard 0/1; ``encode.n_clamped`` = number of leading bits
     clamped to the E_inc code, read by :func:`latent_clustering`), ``rbm_energy(z) -> model.rbm.energy(z)``
     (``energy="free"``: the free units' energy, code bits zeroed — :func:`free_unit_energy`),
-    ``decode(z, e) -> model.reconstruct(model.decode(z, e))`` (preprocessed space). Inputs are moved to
-    the model's device; energies ``e`` are MeV; gradients are off (inference only).
+    ``decode(z, e, layer_e=None) -> model.reconstruct(model.decode(z, e, layer_e=layer_e))`` (preprocessed space;
+    ``layer_e`` (MeV) conditions the factorised model's decoder). Inputs are moved to the model's device;
+    energies ``e`` are MeV; ``x`` is the model's input (:meth:`calolib.models.QVAE.prepare`); gradients are off.
 
     Example:
         >>> class M:  # any object with the QVAE methods works
@@ -349,8 +350,10 @@ def model_callables(model, *, energy: str = "full"):
         return model.rbm.energy(_t(z))
 
     @torch.no_grad()
-    def decode(z, e):
-        return model.reconstruct(model.decode(_t(z), _t(e)))
+    def decode(z, e, layer_e=None):
+        if layer_e is None:
+            return model.reconstruct(model.decode(_t(z), _t(e)))
+        return model.reconstruct(model.decode(_t(z), _t(e), layer_e=_t(layer_e)))
 
     encode.n_clamped = n_clamped
     return encode, rbm_energy, decode

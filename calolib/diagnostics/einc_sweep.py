@@ -109,7 +109,7 @@ def _bias(e_true: np.ndarray, e_star: np.ndarray, n_bins: int, interior: np.ndar
 
 def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=None, space: str = "decoder",
                threshold_mev: float = 0.0, max_batch: int = 2048, n_bias_bins: int = 5,
-               invert_with: str = "true") -> EincSweep:
+               invert_with: str = "true", cond=None) -> EincSweep:
     """Decode every encoding at every E′ of ``e_grid`` and measure how far x̂(z, E′) is from the truth.
 
     Args:
@@ -124,6 +124,8 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
         space: ``"decoder"`` (MSE in the decoder's space) or ``"mev"`` (MSE in MeV).
         threshold_mev: voxels at or below count as empty for the sparsity criterion.
         max_batch: rows per decode call (memory: max_batch × V float64 arrays).
+        cond: optional (B, C) per-event conditioning held fixed while E′ varies (the factorised QVAE's layer
+            energies, MeV); then ``decode(z, e, cond)`` and ``to_mev(x̂, e, cond)`` get it, tiled like ``z``.
 
     Example:
         >>> z = np.array([[1.0, 2.0], [3.0, 1.0]]); e = np.array([10.0, 100.0])
@@ -145,9 +147,14 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
         raise CalolibError("e_grid must be a non-empty list of positive energies (MeV)")
     if len(z) != b or len(xt) != b:
         raise CalolibError(f"z, x_true and e_true need one row per event; got {len(z)}, {len(xt)}, {b}")
-    mev = (lambda a, e: as_numpy(a)) if to_mev is None else (lambda a, e: as_numpy(to_mev(a, e)))
+    if cond is None:
+        mev = (lambda a, e, c=None: as_numpy(a)) if to_mev is None else (lambda a, e, c=None: as_numpy(to_mev(a, e)))
+        dec = lambda zz, ee, c=None: decode(zz, ee)  # noqa: E731
+    else:
+        mev = (lambda a, e, c: as_numpy(a)) if to_mev is None else (lambda a, e, c: as_numpy(to_mev(a, e, c)))
+        dec = decode
     if showers_true is None:
-        st = mev(x_true, e_true) if to_mev is not None else xt
+        st = mev(x_true, e_true, cond) if to_mev is not None else xt
     else:
         st = as_numpy(showers_true)
     target = xt if space == "decoder" else st
@@ -166,11 +173,13 @@ def einc_sweep(decode, z, x_true, e_true, e_grid, *, to_mev=None, showers_true=N
             dt = z.dtype if z.is_floating_point() else torch.float32
             ee = torch.as_tensor(e_rep, dtype=dt, device=z.device)
             ei = torch.as_tensor(e_inv, dtype=dt, device=z.device)
+            cc = None if cond is None else torch.as_tensor(as_numpy(cond), dtype=dt, device=z.device).repeat(n_k, 1)
         else:
             zz, ee, ei = np.tile(as_numpy(z), (n_k, 1)), e_rep, e_inv
+            cc = None if cond is None else np.tile(as_numpy(cond), (n_k, 1))
         with torch.no_grad():
-            xh = decode(zz, ee)
-            xm = mev(xh, ei)
+            xh = dec(zz, ee, cc)
+            xm = mev(xh, ei, cc)
         xh = as_numpy(xh)
         xs = xh if space == "decoder" else xm
         v = xs.shape[1]

@@ -170,7 +170,9 @@ def sample_latents(model, e_inc, sampler, *, batch_size: int = 1024, seed: int =
 @torch.no_grad()
 def decode_latents(model, transform, z: torch.Tensor, e_inc, *, seed: int = 0, sample_hits: bool = True,
                    batch_size: int = 1024):
-    """Decode prior samples ``z`` (n, N) at incident energies ``e_inc`` (n,) MeV into :class:`Showers`."""
+    """Decode prior samples ``z`` (n, N) at incident energies ``e_inc`` (n,) MeV into :class:`Showers`
+    (:meth:`calolib.models.QVAE.decode_showers`: the same decoding as generation, readout threshold, the
+    factorised model's layer energies from its flow with a fixed seed, so every sampler sees the same ones)."""
     from calolib.showers import Showers
 
     e_all = np.asarray(e_inc, dtype=np.float64)
@@ -178,8 +180,10 @@ def decode_latents(model, transform, z: torch.Tensor, e_inc, *, seed: int = 0, s
     out = np.empty((len(e_all), model.n_voxels), dtype=np.float32)
     for lo in range(0, len(e_all), int(batch_size)):
         e = torch.as_tensor(e_all[lo:lo + int(batch_size)], dtype=torch.float32, device=model.device)
-        x = model.sample_prior_decode(z[lo:lo + len(e)].to(model.device), e, sample_hits=sample_hits, generator=gen)
-        out[lo:lo + len(e)] = transform.inverse(e.double(), x.float()).float().cpu().numpy()
+        v = model.decode_showers(z[lo:lo + len(e)].to(model.device), e, transform=transform, sample_hits=sample_hits,
+                                 generator=gen, flow_seed=int(seed) * 7_919 + lo,
+                                 voxel_noise=float(getattr(model.config, "voxel_noise", 0.0)))
+        out[lo:lo + len(e)] = v.float().cpu().numpy()
     return Showers(e_all, out, model.config.geometry)
 
 

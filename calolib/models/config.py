@@ -65,6 +65,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "activation": ("silu", "relu", "leaky_relu", "gelu", "tanh"),
     "ae_reduction": ("sum", "mean"),
     "esum_mode": ("layer", "total"),
+    "prior": ("rbm", "bernoulli", "gaussian"),
+    "energy_model": ("none", "flow"),
 }
 
 
@@ -83,6 +85,7 @@ class ModelConfig:
     hierarchical_hidden: int = 128              # hidden width of each per-partition head
     activation: str = "silu"
     dropout: float = 0.0
+    prior: str = "rbm"                          # rbm | bernoulli | gaussian (controls: calolib.models.priors)
     rbm_sizes: tuple[int, ...] = (302, 302, 302, 302)  # RBM partitions; partition 0 = condition when condition_rbm
     topology: str = "zephyr"                    # RBM coupling topology
     topology_kwargs: dict[str, Any] = field(default_factory=dict)  # extra keyword arguments for RBM(...)
@@ -110,6 +113,13 @@ class ModelConfig:
     esum_weight: float = 0.0                    # weight of the energy-sum loss term "esum" (0: off)
     esum_mode: str = "layer"                    # esum over per-layer energy fractions or the total one
     esum_floor: float = 1e-3                    # added to the energy fractions inside the logarithms
+    energy_model: str = "none"                  # none | flow: layer energies from a conditional flow, VAE for shapes
+    flow_transforms: int = 5                    # flow: autoregressive transforms of the layer-energy MAF
+    flow_hidden: tuple[int, ...] = (128, 128)   # flow: hidden widths of each MADE
+    flow_coupling: bool = True                  # flow: two-pass coupling transforms (fast sampling) or fully autoregressive
+    flow_dequant: float = 1e-3                  # flow: dequantisation noise width as a fraction of the threshold
+    threshold_mev: float = -1.0                 # readout threshold (MeV) of inputs and generated showers; <0: geometry's
+    voxel_noise: float = 0.0                    # generation: voxel values drawn from N(x_hat, (noise * sigma_i)^2); 0 = mean
     seed: int = 0                               # weight initialisation seed
 
     def __post_init__(self):
@@ -122,6 +132,25 @@ class ModelConfig:
     def n_latent(self) -> int:
         """Total number of latent bits N = sum(rbm_sizes)."""
         return int(sum(self.rbm_sizes))
+
+    @property
+    def n_free(self) -> int:
+        """Latent units the encoder produces (all but the clamped code bits)."""
+        return self.n_latent - self.n_clamped
+
+    @property
+    def binary_latents(self) -> bool:
+        """Whether the latents are 0/1 bits (RBM and Bernoulli priors) rather than continuous (Gaussian)."""
+        return self.prior != "gaussian"
+
+    @property
+    def readout_threshold_mev(self) -> float:
+        """The readout threshold in MeV: ``threshold_mev``, or the geometry's CaloChallenge one when negative."""
+        if self.threshold_mev >= 0:
+            return float(self.threshold_mev)
+        from calolib.geometry import get_geometry
+
+        return float(get_geometry(self.geometry).threshold_mev)
 
     @property
     def n_clamped(self) -> int:
@@ -224,13 +253,14 @@ def _validate(cfg: ModelConfig) -> None:
         value = getattr(cfg, key)
         if value not in allowed:
             raise ConfigError(f"ModelConfig.{key}={value!r} is not valid; choose one of {', '.join(allowed)}")
-    for key in ("encoder_hidden", "decoder_hidden", "cnn_channels"):
+    for key in ("encoder_hidden", "decoder_hidden", "cnn_channels", "flow_hidden"):
         sizes = getattr(cfg, key)
         if len(sizes) == 0 or any(int(s) < 1 for s in sizes):
             raise ConfigError(f"ModelConfig.{key}={sizes!r} must be a non-empty list of positive integers")
     if len(cfg.rbm_sizes) != 4 or any(int(s) < 1 for s in cfg.rbm_sizes):
         raise ConfigError(f"ModelConfig.rbm_sizes={cfg.rbm_sizes!r} must be four positive integers")
-    for key in ("cnn_hidden", "hierarchical_hidden", "positional_freqs", "positional_dim", "hits_einc_hidden"):
+    for key in ("cnn_hidden", "hierarchical_hidden", "positional_freqs", "positional_dim", "hits_einc_hidden",
+                "flow_transforms"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"ModelConfig.{key} must be >= 1, got {getattr(cfg, key)}")
     for key in ("relax_beta", "gumbel_tau", "rbm_weight_std"):
@@ -238,10 +268,16 @@ def _validate(cfg: ModelConfig) -> None:
             raise ConfigError(f"ModelConfig.{key} must be > 0, got {getattr(cfg, key)}")
     if cfg.rbm_bias_std < 0 or cfg.hit_tolerance < 0:
         raise ConfigError("ModelConfig.rbm_bias_std and hit_tolerance must be >= 0")
-    if cfg.esum_weight < 0:
+    if cfg.energy_model == "flow" and cfg.esum_weight > 0:
+        raise ConfigError("esum_weight must be 0 with energy_model='flow' (the flow sets the layer energies exactly)")
+    if cfg.esum_weight < 0 or cfg.esum_weight != cfg.esum_weight:
         raise ConfigError(f"ModelConfig.esum_weight must be >= 0, got {cfg.esum_weight}")
     if not cfg.esum_floor > 0:
         raise ConfigError(f"ModelConfig.esum_floor must be > 0, got {cfg.esum_floor}")
+    if not 0.0 < cfg.flow_dequant <= 1.0:
+        raise ConfigError(f"ModelConfig.flow_dequant must be in (0, 1], got {cfg.flow_dequant}")
+    if not 0.0 <= cfg.voxel_noise <= 10.0:
+        raise ConfigError(f"ModelConfig.voxel_noise must be in [0, 10], got {cfg.voxel_noise}")
     if not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f"ModelConfig.dropout must be in [0, 1), got {cfg.dropout}")
     if not (0 < cfg.einc_min < cfg.einc_max):

@@ -29,6 +29,7 @@ import math
 import torch
 from torch import nn
 
+from calolib.errors import ConfigError
 from calolib.geometry import get_geometry
 from calolib.models.conditioning import EincEmbedding, FiLM, make_activation
 from calolib.models.config import ModelConfig
@@ -105,14 +106,19 @@ class CNNDecoderNet(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Energy head and (optional) hits head: ``forward(z (B, N), t (B,)) -> (x_hat (B, V), hit_logits or None)``."""
+    """Energy head and (optional) hits head: ``forward(z (B, N), t (B,), cond=None) -> (x_hat (B, V), hit_logits
+    or None)``.  For the factorised model (``energy_model="flow"``) both heads are also conditioned on the
+    layer features ``cond (B, L)`` (concatenated to their condition vector)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        n_vox = get_geometry(cfg.geometry).n_voxels
+        geo = get_geometry(cfg.geometry)
+        n_vox = geo.n_voxels
+        self.n_cond = geo.n_layers if cfg.energy_model == "flow" else 0
         energy_mode = {"enc_dec": "concat", "film": "film"}.get(cfg.conditioning, "none")
         self.energy_embed = EincEmbedding(0) if energy_mode != "none" else None
-        self.energy = self._net(cfg, n_vox, 1 if energy_mode != "none" else 0, energy_mode)
+        e_dim = (self.energy_embed.dim if self.energy_embed is not None else 0) + self.n_cond
+        self.energy = self._net(cfg, n_vox, e_dim, energy_mode if energy_mode != "none" else "concat")
         self.hits = None
         self.hits_embed = None
         if cfg.hits_head:
@@ -120,7 +126,8 @@ class Decoder(nn.Module):
             if hits_mode != "none":
                 self.hits_embed = EincEmbedding(cfg.hits_einc_hidden if cfg.hits_preprocess_einc else 0,
                                                 cfg.activation)
-            self.hits = self._net(cfg, n_vox, self.hits_embed.dim if self.hits_embed else 0, hits_mode)
+            h_dim = (self.hits_embed.dim if self.hits_embed is not None else 0) + self.n_cond
+            self.hits = self._net(cfg, n_vox, h_dim, hits_mode if hits_mode != "none" else "concat")
 
     @staticmethod
     def _net(cfg: ModelConfig, n_vox: int, cond_dim: int, mode: str) -> nn.Module:
@@ -128,11 +135,18 @@ class Decoder(nn.Module):
             return CNNDecoderNet(cfg.n_latent, cfg, cond_dim, mode)
         return FCNDecoderNet(cfg.n_latent, n_vox, cfg, cond_dim, mode)
 
-    def forward(self, z: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        c_e = self.energy_embed(t.to(z.dtype)) if self.energy_embed is not None else None
-        x_hat = self.energy(z, c_e)
+    def _cond(self, embed, t: torch.Tensor, cond: torch.Tensor | None, dtype) -> torch.Tensor | None:
+        parts = [embed(t.to(dtype))] if embed is not None else []
+        if self.n_cond:
+            if cond is None or cond.shape[1] != self.n_cond:
+                raise ConfigError(f"this decoder is conditioned on {self.n_cond} layer features; pass cond (B, {self.n_cond})")
+            parts.append(cond.to(dtype))
+        return torch.cat(parts, dim=1) if parts else None
+
+    def forward(self, z: torch.Tensor, t: torch.Tensor,
+                cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x_hat = self.energy(z, self._cond(self.energy_embed, t, cond, z.dtype))
         hit_logits = None
         if self.hits is not None:
-            c_h = self.hits_embed(t.to(z.dtype)) if self.hits_embed is not None else None
-            hit_logits = self.hits(z, c_h)
+            hit_logits = self.hits(z, self._cond(self.hits_embed, t, cond, z.dtype))
         return x_hat, hit_logits

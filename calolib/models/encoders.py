@@ -112,9 +112,11 @@ def _grid(cfg: ModelConfig) -> tuple[int, int, int]:
 
 
 class EncoderInput(nn.Module):
-    """Assemble the encoder input from ``x (B, V)``, ``t (B,)`` and an optional per-event offset ``(B,)``.
+    """Assemble the encoder input from ``x (B, V)``, ``t (B,)``, an optional per-event offset ``(B,)`` and,
+    for the factorised model (``energy_model="flow"``), the layer features ``cond (B, L)``.
 
-    ``flat=True`` gives ``(B, D)`` for MLPs, else ``(B, C, L, A, R)`` channels for the CNN.
+    ``flat=True`` gives ``(B, D)`` for MLPs (``cond`` appended), else ``(B, C, L, A, R)`` channels for the
+    CNN (``cond`` broadcast over each layer's voxels as one more channel).
     """
 
     def __init__(self, cfg: ModelConfig, *, flat: bool):
@@ -128,9 +130,12 @@ class EncoderInput(nn.Module):
                                     dim=1 if flat else cfg.positional_dim)
                     if cfg.positional != "none" else None)
         pe_dim = self.pos.dim if self.pos is not None else 0
-        self.out_dim = (self.n_voxels * (1 + pe_dim) + int(self.concat_t)) if flat else 1 + pe_dim + int(self.concat_t)
+        self.n_cond = g.n_layers if cfg.energy_model == "flow" else 0
+        self.out_dim = ((self.n_voxels * (1 + pe_dim) + int(self.concat_t) + self.n_cond) if flat
+                        else 1 + pe_dim + int(self.concat_t) + int(self.n_cond > 0))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, offset: torch.Tensor | None = None,
+                cond: torch.Tensor | None = None) -> torch.Tensor:
         b = x.shape[0]
         if self.pos is not None and self.pos.version == "v1":
             x = x + self.pos.offset().to(x.dtype)
@@ -142,14 +147,20 @@ class EncoderInput(nn.Module):
         pe = self.pos.channels() if self.pos is not None else None
         if pe is not None:
             chans.append(pe.to(x.dtype)[None].expand(b, -1, -1))  # (B, d, V)
+        if self.n_cond and (cond is None or cond.shape != (b, self.n_cond)):
+            raise ConfigError(f"this encoder is conditioned on {self.n_cond} layer features; pass cond (B, {self.n_cond})")
         if self.flat:
             parts = [c.reshape(b, -1) for c in chans]
             if self.concat_t:
                 parts.append(t[:, None].to(x.dtype))
+            if self.n_cond:
+                parts.append(cond.to(x.dtype))
             return torch.cat(parts, dim=1)
         h = torch.cat(chans, dim=1).reshape(b, -1, *self.grid)
         if self.concat_t:
             h = torch.cat([h, t.to(x.dtype).reshape(b, 1, 1, 1, 1).expand(b, 1, *self.grid)], dim=1)
+        if self.n_cond:
+            h = torch.cat([h, cond.to(x.dtype).reshape(b, 1, -1, 1, 1).expand(b, 1, *self.grid)], dim=1)
         return h
 
 
@@ -198,15 +209,16 @@ class FlatEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig, kind: str):
         super().__init__()
         self.inp, self.backbone = _backbone(kind, cfg)
-        self.n_out = cfg.n_latent - cfg.n_clamped
+        self.n_out = cfg.n_free * (1 if cfg.binary_latents else 2)  # Gaussian: [mu | log sigma^2]
         self.head = nn.Linear(self.backbone.out_dim, self.n_out)
 
-    def logits(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """``(B, N_free)`` logits."""
-        return self.head(self.backbone(self.inp(x, t)))
+    def logits(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, N_free)`` logits (``(B, 2 N_free)`` = ``[mu | log sigma^2]`` for Gaussian latents)."""
+        return self.head(self.backbone(self.inp(x, t, cond=cond)))
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, relax: Relax, prefix: torch.Tensor | None = None):
-        logits = self.logits(x, t)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, relax: Relax, prefix: torch.Tensor | None = None,
+                cond: torch.Tensor | None = None):
+        logits = self.logits(x, t, cond)
         zeta, z = relax(logits)
         return logits, zeta, z
 
@@ -226,7 +238,8 @@ class HierarchicalEncoder(nn.Module):
         for k, m in enumerate(self.free_sizes):
             n_prev = sum(prev[: k + 1])
             extra = 0 if self.partition_encoding else n_prev
-            heads.append(mlp([self.backbone.out_dim + int(self.use_t) + extra, cfg.hierarchical_hidden, m],
+            heads.append(mlp([self.backbone.out_dim + int(self.use_t) + extra, cfg.hierarchical_hidden,
+                              m * (1 if cfg.binary_latents else 2)],
                              cfg.activation, cfg.dropout, last_activation=False))
         sizes_all = ([self.n_clamped] if self.n_clamped else []) + self.free_sizes
         if self.partition_encoding:
@@ -234,19 +247,20 @@ class HierarchicalEncoder(nn.Module):
         self.heads = nn.ModuleList(heads)
         self.pencs = nn.ModuleList(pencs)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, relax: Relax, prefix: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, t: torch.Tensor, relax: Relax, prefix: torch.Tensor | None = None,
+                cond: torch.Tensor | None = None):
         b = x.shape[0]
         done_zeta: list[torch.Tensor] = []  # relaxed samples of earlier partitions (clamped code first)
         if self.n_clamped:
             if prefix is None:
                 raise ValueError("the hierarchical encoder of a conditioned RBM needs the clamped code as prefix")
             done_zeta.append(prefix.to(x.dtype))
-        feats = None if self.partition_encoding else self.backbone(self.inp(x, t))
+        feats = None if self.partition_encoding else self.backbone(self.inp(x, t, cond=cond))
         logits_all, zeta_all, z_all = [], [], []
         for k, head in enumerate(self.heads):
             if self.partition_encoding:
                 off = sum((pe(zp) for pe, zp in zip(self.pencs, done_zeta)), torch.zeros(b, device=x.device))
-                parts = [self.backbone(self.inp(x, t, off))]
+                parts = [self.backbone(self.inp(x, t, off, cond=cond))]
             else:
                 parts = [feats] + done_zeta
             if self.use_t:

@@ -141,8 +141,9 @@ def kl_surrogate(terms: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def total_loss(terms: dict[str, torch.Tensor], kl_weight: float = 1.0, esum_weight: float = 0.0) -> torch.Tensor:
-    """``ae + hits + esum_weight * esum + kl_weight * (ent + pos - neg)`` (the caller anneals ``kl_weight``;
-    the ``esum`` term counts only when present and ``esum_weight != 0``).
+    """``ae + hits + esum_weight * esum + kl_weight * (ent + pos - neg) [+ flow]`` (the caller anneals
+    ``kl_weight``; the ``esum`` term counts only when present and ``esum_weight != 0``; ``flow``, the energy
+    flow's NLL, whenever present).
 
     Example:
         >>> t = {k: torch.tensor(v) for k, v in dict(ae=1.0, hits=2.0, ent=-3.0, pos=4.0, neg=5.0).items()}
@@ -152,6 +153,8 @@ def total_loss(terms: dict[str, torch.Tensor], kl_weight: float = 1.0, esum_weig
     loss = terms["ae"] + terms["hits"] + kl_weight * kl_surrogate(terms)
     if esum_weight and "esum" in terms:
         loss = loss + esum_weight * terms["esum"]
+    if "flow" in terms:  # the layer-energy flow's NLL (its parameters are the flow's alone)
+        loss = loss + terms["flow"]
     return loss
 
 

@@ -43,6 +43,7 @@ def __dir__():
 NOTEBOOKS: tuple[str, ...] = (
     "01_data",
     "02_train",
+    "02_controls",
     "03_evaluate",
     "04_rbm",
     "05_latent_clustering",
@@ -56,7 +57,8 @@ NOTEBOOKS: tuple[str, ...] = (
 
 #: notebook -> notebooks that must finish first (they read 02_train's checkpoint).
 DEPENDS: dict[str, tuple[str, ...]] = {
-    "03_evaluate": ("02_train",),
+    "02_controls": ("02_train",),
+    "03_evaluate": ("02_train", "02_controls"),
     "04_rbm": ("02_train",),
     "05_latent_clustering": ("02_train",),
     "06_einc_sweep": ("02_train",),
@@ -81,9 +83,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "tiny": {
         "*": {**_SHARED, "device": "cpu"},
         "01_data": {"n_events": 400},
+        "02_controls": {"preset": "quick"},
         "02_train": {"preset": "quick", "epochs": 2, "max_events": 400,
                      "overrides": ["model.encoder_hidden=[64]", "model.decoder_hidden=[64]", "n_neg_chains=32",
                                    "log_rbm_ll=true", "ll_chains=16", "ll_betas=50", "gen_check_events=40"]},
+        "02_controls": {"preset": "quick", "epochs": 2, "max_events": 400,
+                        "overrides": ["model.encoder_hidden=[64]", "model.decoder_hidden=[64]"]},
         "03_evaluate": {"n_events": 300, "n_bootstrap": 2, "classifier_epochs": 2, "gibbs_steps": 20},
         "04_rbm": {"n_samples": 200, "gibbs_steps": 20, "ais_betas": 100, "ais_chains": 8, "ll_codes": 4,
                    "rais_gibbs_steps": 50, "convergence_betas": [10, 30]},
@@ -118,6 +123,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "full": {
         "*": _SHARED,
         "01_data": {"n_events": 50000},
+        "02_controls": {"preset": "full"},
         "02_train": {"preset": "full",
                      "overrides": ["log_rbm_ll=true", "ll_chains=256", "ll_betas=2000", "gen_check_events=5000"]},
         "03_evaluate": {"n_events": 50000, "n_bootstrap": 20, "classifier_epochs": 50},

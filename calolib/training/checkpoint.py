@@ -306,6 +306,20 @@ def check_topology(model_config) -> None:
                           f"({reason.strip()}); accepted keys: {', '.join(accepted)}") from None
 
 
+def fit_transform(model_config, energies, showers):
+    """The preprocessing a model of ``model_config`` trains with, fitted on ``(energies (N,), showers (N, V))`` MeV:
+    a :class:`~calolib.shapes.LayerShapeTransform` for the factorised model (``energy_model="flow"``), else a
+    :class:`~calolib.preprocessing.VoxelTransform`."""
+    if getattr(model_config, "energy_model", "none") == "flow":
+        from calolib.shapes import LayerShapeTransform
+
+        return LayerShapeTransform(model_config.geometry, threshold_mev=model_config.readout_threshold_mev).fit(
+            energies, showers)
+    from calolib.preprocessing import VoxelTransform
+
+    return VoxelTransform().fit(energies, showers)
+
+
 def build_model(config, transform, device: torch.device | str = "cpu"):
     """A fresh QVAE for ``config.model`` with the preprocessing of ``transform`` set (empty-voxel value,
     the logit statistics of the energy-sum term, and ``model.transform``)."""
@@ -331,7 +345,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
         CheckpointError: missing, truncated, corrupt or incompatible file (one line).
     """
     from calolib.device import resolve_device
-    from calolib.preprocessing import VoxelTransform
+    from calolib.shapes import transform_from_dict
     from calolib.training.config import config_from_dict
 
     dev = resolve_device(device)
@@ -340,7 +354,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: str | torch.device = "cp
     _check_complete(state, p)
     try:
         config = config_from_dict(state["config"])
-        transform = VoxelTransform.from_dict(state["transform"])
+        transform = transform_from_dict(state["transform"])
     except CalolibError as exc:
         raise CheckpointError(f"checkpoint {p} holds an incompatible config or transform ({exc}); retrain with this calolib") from None
     try:

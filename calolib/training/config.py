@@ -81,6 +81,8 @@ class TrainConfig:
     centred: bool = False  # two_stage: centred-gradient RBM update (Melchior et al. 2016)
     centring_rate: float = 0.01  # sliding-average rate of the centring offsets
     rbm_lr: float = 0.0  # learning rate of the RBM stage of two_stage (0 = lr)
+    # -- factorised model (model.energy_model = "flow"): the layer-energy flow trains alongside, own LR group
+    flow_lr: float = 0.0  # peak learning rate of the energy flow (0 = lr); same schedule shape
     # -- monitoring
     log_rbm_ll: bool = False  # RBM log-likelihood of validation encodings per epoch (AIS; slow)
     ll_chains: int = 64
@@ -131,6 +133,11 @@ class TrainConfig:
         need(0.0 < self.centring_rate <= 1.0, f"centring_rate must be in (0, 1], got {self.centring_rate}")
         need(self.ae_epochs >= 0, f"ae_epochs must be >= 0, got {self.ae_epochs}")
         need(self.rbm_lr >= 0, f"rbm_lr must be >= 0 (0 = lr), got {self.rbm_lr}")
+        need(self.flow_lr >= 0, f"flow_lr must be >= 0 (0 = lr), got {self.flow_lr}")
+        prior = getattr(self.model, "prior", "rbm")
+        need(not (self.scheme == "two_stage" and prior == "gaussian"),
+             "scheme two_stage trains the prior on frozen encodings; the gaussian prior has no parameters (use joint)")
+        need(not (self.centred and prior != "rbm"), "centred updates apply to the RBM prior only (model.prior = rbm)")
         need(self.num_workers >= 0, f"num_workers must be >= 0, got {self.num_workers}")
         for name in ("lr_warmup_epochs", "lr_decay_epochs", "kl_warmup_epochs", "beta_anneal_epochs"):
             need(getattr(self, name) >= 0, f"{name} must be >= 0")

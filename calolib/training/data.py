@@ -38,9 +38,11 @@ class TrainingData:
     Attributes:
         x_train, x_val: ``(N, V)`` float32 preprocessed voxels ``u'``.
         e_train, e_val: ``(N,)`` float32 incident energies, MeV.
-        transform: the fitted VoxelTransform.
+        transform: the fitted VoxelTransform (or LayerShapeTransform for the factorised model).
         geometry: geometry name of the file.
         n_file: events in the file.
+        l_train, l_val: ``(N, L)`` float32 layer energies (MeV, after the readout threshold) for the factorised
+            model (``energy_model="flow"``), else ``None``.
     """
 
     x_train: torch.Tensor
@@ -50,6 +52,8 @@ class TrainingData:
     transform: object
     geometry: str
     n_file: int
+    l_train: torch.Tensor | None = None
+    l_val: torch.Tensor | None = None
 
 
 def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
@@ -63,18 +67,23 @@ def split_sizes(n: int, val_fraction: float) -> tuple[int, int]:
     return n - n_val, n_val
 
 
-def _preprocess(transform, showers) -> tuple[torch.Tensor, torch.Tensor]:
+def _preprocess(transform, showers) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     n = len(showers)
     x = torch.empty((n, showers.n_voxels), dtype=torch.float32)
+    layered = hasattr(transform, "layer_energies")
+    L = torch.empty((n, transform.n_layers), dtype=torch.float32) if layered else None
     for lo in range(0, n, _CHUNK):
         hi = min(lo + _CHUNK, n)
         x[lo:hi] = torch.from_numpy(transform.transform(showers.energies[lo:hi], showers.showers[lo:hi]))
+        if layered:
+            L[lo:hi] = torch.from_numpy(transform.layer_energies(showers.showers[lo:hi]).astype(np.float32))
     e = torch.as_tensor(np.asarray(showers.energies, dtype=np.float32))
-    return x, e
+    return x, e, L
 
 
 def load_training_data(data_path: str | Path, *, val_fraction: float, max_events: int = 0, transform=None,
-                       geometry: str | None = None) -> TrainingData:
+                       geometry: str | None = None, layer_shapes: bool = False,
+                       threshold_mev: float = 0.0) -> TrainingData:
     """Read ``data_path``, split off the validation tail, fit (unless given) and apply the transform.
 
     Args:
@@ -83,6 +92,8 @@ def load_training_data(data_path: str | Path, *, val_fraction: float, max_events
         max_events: read only the first ``max_events`` events (0 = all).
         transform: a fitted VoxelTransform to reuse (resume); fitted on the training split when ``None``.
         geometry: expected geometry name (the model's); a mismatch is a ConfigError.
+        layer_shapes: fit a :class:`~calolib.shapes.LayerShapeTransform` (the factorised model's
+            preprocessing, with ``threshold_mev``) instead of a VoxelTransform, and return layer energies.
     """
     from calolib.checks import check_memory, format_bytes
     from calolib.io import ShowerFile, load_showers
@@ -108,15 +119,19 @@ def load_training_data(data_path: str | Path, *, val_fraction: float, max_events
                  "set max_events to train on fewer events")
     train = load_showers(path, max_events=n_train)
     _warn_implausible(path, train, geo)
-    if transform is None:
+    if transform is None and layer_shapes:
+        from calolib.shapes import LayerShapeTransform
+
+        transform = LayerShapeTransform(geo, threshold_mev=threshold_mev).fit(train.energies, train.showers)
+    elif transform is None:
         transform = VoxelTransform().fit(train.energies, train.showers)
     elif transform.n_voxels != train.n_voxels:
         raise ConfigError(f"saved preprocessing is for {transform.n_voxels} voxels but {path} has {train.n_voxels}")
-    x_train, e_train = _preprocess(transform, train)
+    x_train, e_train, l_train = _preprocess(transform, train)
     del train
     val = load_showers(path, start=n_train, max_events=n_val)
-    x_val, e_val = _preprocess(transform, val)
-    return TrainingData(x_train, e_train, x_val, e_val, transform, geo, n_file)
+    x_val, e_val, l_val = _preprocess(transform, val)
+    return TrainingData(x_train, e_train, x_val, e_val, transform, geo, n_file, l_train, l_val)
 
 
 def _warn_implausible(path: Path, showers, geometry: str) -> None:

@@ -87,11 +87,11 @@ class LossModule(nn.Module):
         self._autocast = autocast or contextlib.nullcontext
 
     def forward(self, x: torch.Tensor, e_inc: torch.Tensor, neg_z: torch.Tensor | None, beta: float | None = None,
-                train_networks: bool = True):
+                train_networks: bool = True, layer_e: torch.Tensor | None = None):
         grad = contextlib.nullcontext() if train_networks else torch.no_grad()
         with grad, self._autocast():
-            out = self.model(x, e_inc, beta=beta)
-        return out, self.model.loss_terms(x, e_inc, out, neg_z)
+            out = self.model(x, e_inc, layer_e=layer_e, beta=beta)
+        return out, self.model.loss_terms(x, e_inc, out, neg_z, layer_e=layer_e)
 
 
 @dataclass
@@ -225,12 +225,14 @@ class DistContext:
 
         from calolib.training.checkpoint import rng_state
 
-        mine = {"chains": negatives.state_dict(), "rng": rng_state()}
+        mine = {"chains": negatives.state_dict() if negatives is not None else {}, "rng": rng_state()}
         gathered = [None] * self.world_size
         dist.all_gather_object(gathered, mine)
         if not self.is_main:
             return {}
         per_rank = [g["chains"] for g in gathered]
+        if negatives is None:  # prior controls: no chains, only the RNG states
+            return {"ddp": {"world_size": self.world_size, "chains": per_rank, "rng": [g["rng"] for g in gathered]}}
         union = dict(per_rank[0])
         union["chains"] = dict(per_rank[0]["chains"])
         union["chains"]["z"] = torch.cat([s["chains"]["z"] for s in per_rank], dim=0)
@@ -251,6 +253,8 @@ class DistContext:
         saved = state.get("ddp")
         if saved and saved.get("world_size") == self.world_size:
             return {**state, "chains": saved["chains"][self.rank], "rng": saved["rng"][self.rank]}
+        if negatives is None:
+            return state
         union = state["chains"]
         z_all = union["chains"]["z"]
         n = negatives.chains.n_chains

@@ -49,7 +49,11 @@ from calolib.training.schedules import schedule_values
 from calolib.training.steps import (NegativePhase, beta_target, centred_frame, centred_rbm_step, evaluate,
                                     stage_loss, term_names)
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "train", "BEST_CRITERION"]
+
+#: How best.pt is chosen (stored in every checkpoint as ``best_criterion``).
+BEST_CRITERION = ("lowest validation select = AHEP (AE + Hits + Ent + Pos, seed 001) + the energy flow's NLL "
+                  "(factorised model only), among the epochs of the current training stage")
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
 
     from calolib import __version__
     from calolib.device import resolve_device
-    from calolib.preprocessing import VoxelTransform
+    from calolib.shapes import transform_from_dict
 
     dev = resolve_device(device)
     ddp = setup_distributed(dev)  # [ddp] a rank under torchrun (its own device), else a no-op single process
@@ -150,19 +154,29 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     check_run_memory(config, dev)  # [reliability] chains that cannot fit: one line, not an allocation traceback
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    transform = VoxelTransform.from_dict(state["transform"]) if state else None
+    transform = transform_from_dict(state["transform"]) if state else None
+    mcfg = config.model
     data: TrainingData = load_training_data(data_path, val_fraction=config.val_fraction, max_events=config.max_events,
-                                            transform=transform, geometry=config.model.geometry)
+                                            transform=transform, geometry=mcfg.geometry,
+                                            layer_shapes=mcfg.energy_model == "flow",
+                                            threshold_mev=mcfg.readout_threshold_mev)
     transform = data.transform
     if state:
         check_same_data(last_path, state, data, data_path)  # [reliability] resume only on the run's own data
     if not state:
         torch.manual_seed(config.seed)
     model = build_model(config, transform, dev)
-    params = list(model.parameters())
-    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if not state and model.energy_flow is not None:
+        model.energy_flow.fit_stats(data.e_train, data.l_train, seed=config.seed)
+    # the energy flow has its own parameter group (learning rate flow_lr) and its own gradient clipping
+    flow_params = list(model.energy_flow.parameters()) if model.energy_flow is not None else []
+    flow_ids = {id(p) for p in flow_params}
+    params = [p for p in model.parameters() if id(p) not in flow_ids]
+    groups = [{"params": params}] + ([{"params": flow_params, "weight_decay": 0.0}] if flow_params else [])
+    opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    flow_lr_factor = (config.flow_lr / config.lr) if config.flow_lr > 0 else 1.0
     n_chains, chain_seed = ddp.local_chains(config)  # [ddp] n_neg_chains / N chains per rank, own seed
-    negatives = NegativePhase(model, n_chains, seed=chain_seed)
+    negatives = NegativePhase(model, n_chains, seed=chain_seed) if model.has_rbm else None  # controls: none
     if state:  # [reliability] shapes/types checked, one line if they do not fit; then best.pt/history repaired
         # [ddp] each rank resumes its own chains and RNG streams (ddp.local_state is `state` for one process)
         epoch, step, history, best_val = restore_training_state(last_path, ddp.local_state(state, negatives), model,
@@ -179,7 +193,8 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                                      or getattr(model.config, "prior", "rbm") != "rbm")
 
     def val_row() -> dict:
-        return {f"val_{k}": v for k, v in evaluate(model, data.x_val, data.e_val, negatives, config, dev).items()}
+        return {f"val_{k}": v for k, v in
+                evaluate(model, data.x_val, data.e_val, negatives, config, dev, layer_e=data.l_val).items()}
 
     if not history:  # row 0: the untrained model, the yardstick for "it learns"
         row0 = {"epoch": 0, "stage": _stage(config, 0), "step": 0, **val_row()}
@@ -190,6 +205,8 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
     if dev.type == "cuda":  # whole splits on the GPU when they fit (ds2: 100k events = 2.6 GB)
         try:
             data.x_train, data.e_train = data.x_train.to(dev), data.e_train.to(dev)
+            if data.l_train is not None:
+                data.l_train = data.l_train.to(dev)
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
     n_train = data.x_train.shape[0]
@@ -209,25 +226,28 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
             t = epoch + i / len(order)
             sv = schedule_values(t, config, beta_target=beta_target(model))
             lr = sv["lr"] if stage != "rbm" or config.rbm_lr == 0 else sv["lr"] * config.rbm_lr / config.lr
-            for g in opt.param_groups:
-                g["lr"] = lr
+            opt.param_groups[0]["lr"] = lr
+            if flow_params:
+                opt.param_groups[1]["lr"] = sv["lr"] * flow_lr_factor
             beta = sv["beta"]
             idx = ddp.shard(idx).to(data.x_train.device)  # [ddp] this rank's slice of the global batch
             x = data.x_train[idx].to(dev, non_blocking=True)  # (B, V)
             e = data.e_train[idx].to(dev, non_blocking=True)  # (B,) MeV
+            le = data.l_train[idx].to(dev, non_blocking=True) if data.l_train is not None else None  # (B, L) MeV
             opt.zero_grad(set_to_none=True)
             if stage == "rbm" and config.centred:
                 with torch.no_grad(), _amp(config, dev):
-                    out = model(x, e, beta=beta)
+                    out = model(x, e, layer_e=le, beta=beta)
                 neg_z = negatives.step(e, config.gibbs_sweeps)
-                terms = model.loss_terms(x, e, out, neg_z)
+                terms = model.loss_terms(x, e, out, neg_z, layer_e=le)
                 # [ddp] the centred update on the encodings and chains of all ranks (identical on every rank)
                 loss = centred_rbm_step(model.rbm, *ddp.gather(out.enc.z, neg_z), negatives, config.centring_rate)
             else:
-                neg_z = negatives.step(e, config.gibbs_sweeps) if stage != "ae" else negatives.z
+                neg_z = (None if negatives is None else
+                         negatives.step(e, config.gibbs_sweeps) if stage != "ae" else negatives.z)
                 # networks (bfloat16 on CUDA with amp) then the loss terms in float32; the rbm stage keeps
                 # the networks frozen.  [ddp] forward_terms is the DDP-wrapped LossModule under torchrun.
-                out, terms = forward_terms(x, e, neg_z, beta=beta, train_networks=stage != "rbm")
+                out, terms = forward_terms(x, e, neg_z, beta=beta, train_networks=stage != "rbm", layer_e=le)
                 loss = stage_loss(terms, stage, sv["kl_weight"], esum_weight)
                 loss.backward()
             if not torch.isfinite(loss.detach()):
@@ -238,6 +258,8 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
             centred = stage == "rbm" and config.centred
             with centred_frame(model.rbm, negatives.mu) if centred else contextlib.nullcontext():
                 gn = torch.nn.utils.clip_grad_norm_(params, config.grad_clip if config.grad_clip > 0 else math.inf)
+                if flow_params:
+                    torch.nn.utils.clip_grad_norm_(flow_params, config.grad_clip if config.grad_clip > 0 else math.inf)
                 opt.step()
             step += 1
             b = x.shape[0]
@@ -255,25 +277,27 @@ def train(config: TrainConfig | None, data_path: str | Path, out_dir: str | Path
                **{f"train_{k}": float(v) / max(n_seen, 1) for k, v in zip((*names, "loss", "grad_norm"), acc.tolist())}}
         row["train_ahep"] = sum(row[f"train_{k}"] for k in ("ae", "hits", "ent", "pos"))
         row.update(val_row())
-        if config.log_rbm_ll:
-            row.update(rbm_log_likelihood(model, data.x_val, data.e_val, negatives, config, dev, seed=config.seed + epoch))
+        if config.log_rbm_ll and model.has_rbm:
+            row.update(rbm_log_likelihood(model, data.x_val, data.e_val, negatives, config, dev, seed=config.seed + epoch,
+                                          l_val=data.l_val))
         if config.gen_check_events:
             row.update(generation_check(model, transform, data.x_val, data.e_val, config.gen_check_events, dev,
-                                        seed=config.seed + epoch))
+                                        seed=config.seed + epoch, l_val=data.l_val))
         row["time_s"] = train_time
         row["samples_per_s"] = n_seen / max(train_time, 1e-9)
         history.append(row)
         # best.pt: the lowest validation AHEP among the trained epochs of the current stage, so in two_stage
         # runs the first RBM-stage epoch always replaces an AE-stage best (AHEP is not comparable across the
         # switch: Pos changes with the RBM and ln Z is left out); joint runs have a single stage.
-        stage_vals = [r["val_ahep"] for r in history[1:-1] if r.get("stage") == stage]
-        improved = row["val_ahep"] < min(stage_vals, default=math.inf)
+        stage_vals = [r.get("val_select", r["val_ahep"]) for r in history[1:-1] if r.get("stage") == stage]
+        improved = row["val_select"] < min(stage_vals, default=math.inf)
         if improved:
-            best_val = row["val_ahep"]
+            best_val = row["val_select"]
         ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__,
                 "config": config_to_dict(config), "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": {"kind": "pure-function-of-epoch", "t": float(epoch + 1)},
-                "rng": rng_state(), "chains": negatives.state_dict(), "transform": transform.to_dict(),
+                "rng": rng_state(), "chains": negatives.state_dict() if negatives is not None else {},
+                "transform": transform.to_dict(), "best_criterion": BEST_CRITERION,
                 "epoch": epoch + 1, "step": step, "best_val": best_val, "history": history,
                 "data": {"path": str(data_path), "n_train": n_train, "n_val": int(data.x_val.shape[0])}}
         ckpt.update(ddp.checkpoint_state(negatives))  # [ddp] all ranks' chains and RNG states (collective)

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["rbm_log_likelihood", "generation_check"]
+__all__ = ["rbm_log_likelihood", "generation_check", "validation_showers"]
 
 
 @torch.no_grad()
-def _encodings(model, x, e, device, n: int, batch: int) -> torch.Tensor:
+def _encodings(model, x, e, device, n: int, batch: int, l_val=None) -> torch.Tensor:
     zs = []
     for lo in range(0, min(n, x.shape[0]), batch):
         hi = min(lo + batch, n, x.shape[0])
-        zs.append(model.encode(x[lo:hi].to(device), e[lo:hi].to(device)).z)
+        le = None if l_val is None else l_val[lo:hi].to(device)
+        zs.append(model.encode(x[lo:hi].to(device), e[lo:hi].to(device), layer_e=le).z)
     return torch.cat(zs)
 
 
-def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: int = 0) -> dict[str, float]:
+def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: int = 0,
+                       l_val=None) -> dict[str, float]:
     """``{"rbm_log_z_ais", "rbm_ll_ais", "rbm_log_z_rais", "rbm_ll_rais"}`` on up to 2048 validation events."""
     from calolib.diagnostics.likelihood import prior_log_likelihood
 
@@ -36,7 +38,7 @@ def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: 
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        z = _encodings(model, x_val, e_val, device, 2048, config.eval_batch_size)
+        z = _encodings(model, x_val, e_val, device, 2048, config.eval_batch_size, l_val)
         est = prior_log_likelihood(model.rbm, z, conditioned=model.config.n_clamped > 0,
                                    n_codes=max(2, config.ll_chains // 8), n_chains=8, n_betas=config.ll_betas,
                                    gibbs_steps=max(100, config.ll_betas), seed=seed)
@@ -47,15 +49,29 @@ def rbm_log_likelihood(model, x_val, e_val, negatives, config, device, *, seed: 
             "rbm_log_z_ais_err": est.log_z_ais_err, "rbm_log_z_rais_err": est.log_z_rais_err}
 
 
-def generation_check(model, transform, x_val, e_val, n: int, device, *, seed: int = 0) -> dict[str, float]:
+def validation_showers(model, transform, x_val, e_val, n: int, l_val=None) -> "Showers":
+    """The first ``n`` validation showers back in MeV (from their preprocessed form)."""
+    from calolib.showers import Showers
+
+    e = e_val[:n].double().numpy()
+    x = x_val[:n].double()
+    if l_val is not None:  # factorised model: shapes with the true layer energies, hits where non-empty
+        hits = x > model.empty_value.cpu().double() + model.config.hit_tolerance
+        v = transform.inverse(l_val[:n].double().numpy(), x.numpy(), hits=hits.numpy())
+    else:
+        v = transform.inverse(e, x.numpy())
+    return Showers(e, v, model.config.geometry)
+
+
+def generation_check(model, transform, x_val, e_val, n: int, device, *, seed: int = 0,
+                     l_val=None) -> dict[str, float]:
     """Separation powers (``sep_e_ratio``, ``sep_sparsity``) of ``n`` generated vs validation showers."""
     from calolib.generation import generate, shower_separation
-    from calolib.showers import Showers
 
     was_training = model.training
     n = min(n, x_val.shape[0])
     e = e_val[:n].double().numpy()
-    ref = Showers(e, transform.inverse(e, x_val[:n].double().numpy()), model.config.geometry)
+    ref = validation_showers(model, transform, x_val, e_val, n, l_val)
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         gen = generate(model, transform, e, seed=seed, device=device)

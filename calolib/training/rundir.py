@@ -145,12 +145,13 @@ def restore_training_state(path: Path, state: dict, model, optimizer, negatives)
                 for k, v in optimizer.state.get(p, {}).items():
                     if isinstance(v, torch.Tensor) and v.ndim and v.shape != p.shape:
                         raise ValueError(f"{k} has shape {tuple(v.shape)} for a parameter of shape {tuple(p.shape)}")
-        part = "Gibbs chains"
-        negatives.load_state_dict(state["chains"])
-        z = negatives.chains.z
-        want = (int(negatives.chains.n_chains), int(model.rbm.n_units))
-        if tuple(z.shape) != want:
-            raise ValueError(f"chains have shape {tuple(z.shape)}, expected {want}")
+        if negatives is not None:  # the RBM prior's persistent chains (the controls have none)
+            part = "Gibbs chains"
+            negatives.load_state_dict(state["chains"])
+            z = negatives.chains.z
+            want = (int(negatives.chains.n_chains), int(model.rbm.n_units))
+            if tuple(z.shape) != want:
+                raise ValueError(f"chains have shape {tuple(z.shape)}, expected {want}")
         part = "random number generator states"
         set_rng_state(state["rng"])
     except CalolibError as exc:
@@ -209,7 +210,7 @@ def best_epoch(state: dict) -> int | None:
         return state["best_epoch"]
     best = state.get("best_val")
     rows = [r for r in state.get("history", []) if isinstance(r, dict) and (r.get("epoch") or 0) > 0]
-    hits = [r for r in rows if best is not None and r.get("val_ahep") == best]
+    hits = [r for r in rows if best is not None and r.get("val_select", r.get("val_ahep")) == best]
     if not hits:
         return None
     stage = hits[-1].get("stage")

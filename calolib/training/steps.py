@@ -39,8 +39,10 @@ TERMS: tuple[str, ...] = TERM_NAMES
 
 
 def term_names(model) -> tuple[str, ...]:
-    """The loss terms logged for ``model``: :data:`TERMS`, plus ``esum`` when its ``esum_weight > 0``."""
-    return (*TERMS, "esum") if model.config.esum_weight > 0 else TERMS
+    """The loss terms logged for ``model``: :data:`TERMS`, plus ``esum`` when its ``esum_weight > 0`` and
+    ``flow`` (the layer-energy flow's NLL) for the factorised model."""
+    extra = (("esum",) if model.config.esum_weight > 0 else ()) + (("flow",) if model.config.energy_model == "flow" else ())
+    return (*TERMS, *extra)
 
 
 def stage_loss(terms: dict[str, torch.Tensor], stage: str, kl_weight: float, esum_weight: float = 0.0) -> torch.Tensor:
@@ -48,7 +50,7 @@ def stage_loss(terms: dict[str, torch.Tensor], stage: str, kl_weight: float, esu
     + e esum; ``rbm`` = pos - neg (the RBM's negative log-likelihood gradient on the encodings), with
     ``e = esum_weight`` (the ``esum`` term counts only when present)."""
     if stage == "ae":
-        loss = terms["ae"] + terms["hits"]
+        loss = terms["ae"] + terms["hits"] + (terms["flow"] if "flow" in terms else 0.0)
         return loss + esum_weight * terms["esum"] if esum_weight and "esum" in terms else loss
     if stage == "rbm":
         return terms["pos"] - terms["neg"]
@@ -198,34 +200,60 @@ def beta_at(model, config, t: float) -> float:
 
 
 @torch.no_grad()
-def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase, config, device) -> dict[str, float]:
+def evaluate(model, x: torch.Tensor, e: torch.Tensor, negatives: NegativePhase | None, config, device,
+             layer_e: torch.Tensor | None = None) -> dict[str, float]:
     """Mean loss terms and AHEP over a split, under ``no_grad``/``eval()`` with a fixed seed, at the
     model's final relaxation sharpness (as used after training), so epochs are comparable.
 
-    The global RNG is forked, so validation never changes the training's random stream.
+    Also the latent usage of the split's encodings (see :func:`calolib.models.priors.active_units`):
+    ``active_units`` / ``active_fraction`` (binary latents: units whose mean over the events lies in
+    (0.01, 0.99); Gaussian: ``Var_x[mu] > 0.01``), ``informative_units`` (binary: ``Var_x[q] > 0.01``, i.e. the
+    posterior probability really changes from event to event), and ``unit_entropy`` (mean per-unit entropy of
+    the marginal, nats).  The global RNG is forked, so validation never changes the training's random stream.
+    It also sets ``model.voxel_sigma``, the per-voxel residual std of the energy head on the split's hit
+    voxels (the Gaussian likelihood's sigma that generation can sample from, ``voxel_noise``).
     """
+    from calolib.models.priors import active_units
+
     was_training = model.training
     model.eval()
     devices = [device] if device.type == "cuda" else []
     names = term_names(model)
     sums = {k: 0.0 for k in (*names, "ahep", "loss")}
-    neg_z = negatives.z
+    neg_z = negatives.z if negatives is not None else None
+    stats = []
+    ss = torch.zeros(model.n_voxels, device=device, dtype=torch.float64)  # sum of squared residuals on hits
+    cnt = torch.zeros(model.n_voxels, device=device, dtype=torch.float64)
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed + 99_991)
         n = x.shape[0]
         for lo in range(0, n, config.eval_batch_size):
             xb = x[lo:lo + config.eval_batch_size].to(device)
             eb = e[lo:lo + config.eval_batch_size].to(device)
-            out = model(xb, eb)
-            terms = model.loss_terms(xb, eb, out, neg_z)
+            lb = None if layer_e is None else layer_e[lo:lo + config.eval_batch_size].to(device)
+            out = model(xb, eb, layer_e=lb)
+            terms = model.loss_terms(xb, eb, out, neg_z, layer_e=lb)
             b = xb.shape[0]
             for k in names:
                 sums[k] += float(terms[k]) * b
             sums["ahep"] += float(ahep(terms)) * b
             sums["loss"] += float(total_loss(terms, 1.0, model.config.esum_weight)) * b
+            hit = model.hit_targets(xb) if out.dec.hit_logits is not None else torch.ones_like(xb, dtype=torch.bool)
+            ss += (((out.dec.x.float() - xb.float()) ** 2) * hit).sum(0).double()
+            cnt += hit.sum(0).double()
+            enc = out.enc
+            stats.append((torch.sigmoid(enc.free_logits.float()) if model.config.binary_latents else enc.mu).cpu())
     if was_training:
         model.train()
-    return {k: v / n for k, v in sums.items()}
+    model.voxel_sigma.copy_(torch.sqrt(ss / cnt.clamp(min=1.0)).to(model.voxel_sigma.dtype))
+    res = {k: v / n for k, v in sums.items()}
+    q = torch.cat(stats)
+    au = active_units(q, binary=model.config.binary_latents)
+    res["active_units"], res["active_fraction"], res["unit_entropy"] = au["n_active"], au["fraction"], au["mean_entropy"]
+    res["informative_units"] = (int((q.var(dim=0, unbiased=False) > 0.01).sum()) if model.config.binary_latents
+                                else au["n_active"])
+    res["select"] = res["ahep"] + res.get("flow", 0.0)
+    return res
 
 
 def __dir__():

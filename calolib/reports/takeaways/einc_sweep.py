@@ -15,7 +15,7 @@ import math
 
 from calolib.reports.takeaways import Takeaway, beside_seed, choose, fmt
 
-__all__ = ["SEED_003", "direction", "seed_003_directions", "edges"]
+__all__ = ["SEED_003", "direction", "seed_003_directions", "edges", "energy_owner"]
 
 #: Seed 003's finding on the decoder-energy sweep, quoted beside this run's own.
 SEED_003 = "in all models the energy criterion wants a larger E′ than the true E_inc, the sparsity criterion a smaller one."
@@ -102,3 +102,19 @@ def edges(stats: dict[str, dict]) -> Takeaway:
                  "grid): {p}.",
          "none": "Every criterion has its minimum inside the grid for every event."}
     return choose("edges", verdict, t, p="; ".join(parts))
+
+
+def energy_owner(factorised: bool) -> Takeaway:
+    """Who sets the shower's energy: in the factorised model the layer-energy flow does (its layer energies are
+    held at the event's true ones here, so the energy criterion cannot depend on E′); otherwise the decoder.
+
+    Example:
+        >>> energy_owner(True).verdict, energy_owner(False).verdict
+        ('flow', 'decoder')
+    """
+    return choose("energy_owner", "flow" if factorised else "decoder", {
+        "flow": "In this factorised model the layer energies come from the energy flow and are held at each event's "
+                "true values while E′ varies, so the energy criterion is flat by construction (its argmin sits on the "
+                "grid edge and is not counted); only the MSE and sparsity criteria measure the shape decoder's use "
+                "of E′.",
+        "decoder": "The decoder sets the shower's energy itself, so all three criteria measure its use of E′."})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from calolib.reports.takeaways import Takeaway, choose, compare, fmt
 
-__all__ = ["best_checkpoint", "best_epoch", "loss_drop", "ll_trend"]
+__all__ = ["best_checkpoint", "best_epoch", "loss_drop", "ll_trend", "latent_activity"]
 
 
 def __dir__():
@@ -43,13 +43,15 @@ def best_checkpoint(run_dir: str | Path) -> dict:
     epoch = int(best["epoch"])
     row = next((r for r in hist if int(r["epoch"]) == epoch), {})
     stage = row.get("stage", "")
-    in_stage = [r for r in hist if r.get("stage", "") == stage and r.get("val_ahep") is not None]
-    return {"best_epoch": epoch, "last_epoch": int(last["epoch"]), "criterion": "val_ahep",
-            "best_value": float(row.get("val_ahep", best.get("best_val", math.nan))), "stage": stage,
+    # the factorised model selects on val_select = AHEP + the energy flow's NLL; older runs on val_ahep
+    key = "val_select" if "val_select" in row else "val_ahep"
+    in_stage = [r for r in hist if r.get("stage", "") == stage and r.get(key) is not None]
+    return {"best_epoch": epoch, "last_epoch": int(last["epoch"]), "criterion": key,
+            "best_value": float(row.get(key, best.get("best_val", math.nan))), "stage": stage,
             "stage_first": min((int(r["epoch"]) for r in in_stage), default=epoch),
             "stage_last": max((int(r["epoch"]) for r in in_stage), default=epoch),
-            "stage_min": min((float(r["val_ahep"]) for r in in_stage), default=math.nan),
-            "last_value": float(hist[-1].get("val_ahep", math.nan)) if hist else math.nan,
+            "stage_min": min((float(r[key]) for r in in_stage), default=math.nan),
+            "last_value": float(hist[-1].get(key, math.nan)) if hist else math.nan,
             "run": best_path.parent.name, "path": str(best_path)}
 
 
@@ -66,13 +68,17 @@ def best_epoch(info: dict) -> Takeaway:
     stage = f" of the {info['stage']!s} stage (epochs {info['stage_first']}–{info['stage_last']})" if info.get("stage") else ""
     is_min = math.isclose(float(info["best_value"]), float(info["stage_min"]), rel_tol=1e-9, abs_tol=1e-9)
     verdict = "mismatch" if not is_min else ("last" if b == last else "earlier")
-    t = {"last": "best.pt of run {run} is epoch {b} of {n}, the last one: it has the lowest validation AHEP "
-                 "(AE + Hits + Ent + Pos = {v}) among the epochs{stage} — the model was still improving when training stopped.",
-         "earlier": "best.pt of run {run} is epoch {b} of {n}: it has the lowest validation AHEP (AE + Hits + Ent + Pos "
+    flow = info.get("criterion") == "val_select"
+    name = "AHEP + flow NLL" if flow else "AHEP"
+    crit = name + (" (AE + Hits + Ent + Pos + the layer-energy flow's NLL" if flow else " (AE + Hits + Ent + Pos")
+    t = {"last": "best.pt of run {run} is epoch {b} of {n}, the last one: it has the lowest validation {crit} "
+                 "= {v}) among the epochs{stage} — the model was still improving when training stopped.",
+         "earlier": "best.pt of run {run} is epoch {b} of {n}: it has the lowest validation {crit} "
                     "= {v}) among the epochs{stage}; the last epoch reached {vl}.",
-         "mismatch": "best.pt of run {run} is epoch {b} of {n} (validation AHEP {v}), but the lowest AHEP among the "
-                     "epochs{stage} is {vm}: the file was not chosen by the AHEP criterion."}
-    return choose("best_epoch", verdict, t, run=str(info.get("run", "")), b=b, n=last, v=fmt(info["best_value"], digits=5),
+         "mismatch": "best.pt of run {run} is epoch {b} of {n} (validation {name} {v}), but the lowest {name} among "
+                     "the epochs{stage} is {vm}: the file was not chosen by the {name} criterion."}
+    return choose("best_epoch", verdict, t, crit=crit, name=name, run=str(info.get("run", "")), b=b, n=last,
+                  v=fmt(info["best_value"], digits=5),
                   vl=fmt(info["last_value"], digits=5), vm=fmt(info["stage_min"], digits=5), stage=stage)
 
 
@@ -112,3 +118,29 @@ def ll_trend(history, key: str = "rbm_ll_ais") -> Takeaway:
          "flat": "The prior's LL of the validation encodings stayed at {b} nats per event (epoch {e0}: {a}).",
          "unknown": "The prior's LL is not finite."}
     return choose("ll_trend", verdict, t, a=fmt(a, digits=4), b=fmt(b, digits=4), e0=e0, e1=e1)
+
+
+def latent_activity(history, *, target: float = 0.7) -> Takeaway:
+    """How many free latent units the final model uses (validation encodings: mean activation in (0.01, 0.99),
+    or ``Var[mu] > 0.01`` for Gaussian latents), against ``target``; verdicts ``"used"`` / ``"collapsed"``.
+
+    Example:
+        >>> h = [{"epoch": 0, "val_active_units": 96, "val_active_fraction": 1.0},
+        ...      {"epoch": 1, "val_active_units": 12, "val_active_fraction": 0.125}]
+        >>> latent_activity(h).verdict
+        'collapsed'
+    """
+    rows = [r for r in history if r.get("val_active_fraction") is not None and int(r.get("epoch", 0)) >= 1]
+    if not rows:
+        return choose("latent_activity", "unknown", {"unknown": "Latent usage was not recorded for this run."})
+    last = rows[-1]
+    n, f = int(last["val_active_units"]), float(last["val_active_fraction"])
+    total = round(n / f) if f > 0 else n
+    low = min(rows, key=lambda r: float(r["val_active_fraction"]))
+    return choose("latent_activity", "used" if f >= target else "collapsed", {
+        "used": "The final model uses {n} of its {total} free latent units ({pct}; at least {tgt} wanted); the fewest "
+                "in any epoch was {low_n} (epoch {low_e}).",
+        "collapsed": "Only {n} of the {total} free latent units are active at the end ({pct}, below {tgt}): the "
+                     "encodings are partly collapsed (fewest: {low_n} at epoch {low_e})."},
+        n=n, total=total, pct=f"{100 * f:.0f} %", tgt=f"{100 * target:.0f} %", low_n=int(low["val_active_units"]),
+        low_e=int(low["epoch"]))
