@@ -93,7 +93,7 @@ plot_longitudinal_profile(bins, geo, ax=ax)
 plt.show()
 layer_of_max = [int(np.argmax(geo.layer_energies(b.showers).mean(axis=0))) for b in bins.values()]
 takeaways = [data_takeaways.shower_max_depth(list(bins), layer_of_max)]
-show(takeaways[-1:])
+_ = show(takeaways[-1:])
 
 # %% [markdown]
 # ## High-level features
@@ -136,7 +136,7 @@ takeaways += [data_takeaways.response_vs_einc(r_lo.mean(), r_lo.std() / np.sqrt(
                                               r_hi.mean(), r_hi.std() / np.sqrt(max(len(r_hi), 1))),
               data_takeaways.sparsity_vs_einc(feats.sparsity[feats.e_inc <= lo_e].mean(),
                                               feats.sparsity[feats.e_inc >= hi_e].mean())]
-show(takeaways[-2:])
+_ = show(takeaways[-2:])
 
 # %% [markdown]
 # ## Layer-energy correlations against Geant4
@@ -179,7 +179,7 @@ else:
     plt.show()
 pcc_takeaways.append(data_takeaways.spectrum_correlations(pcc))
 takeaways += pcc_takeaways
-show(pcc_takeaways)
+_ = show(pcc_takeaways)
 
 # %% [markdown]
 # ## Correlations at fixed E_inc
@@ -204,7 +204,7 @@ plt.show()
 fixed_takeaway = data_takeaways.fixed_energy_correlations(
     pcc_fixed, n_fixed, bin_label, mean_profile=le_all[in_bin].mean(axis=0) if n_fixed else None)
 takeaways.append(fixed_takeaway)
-show([fixed_takeaway])
+_ = show([fixed_takeaway])
 
 # %% [markdown]
 # ## The synthetic model

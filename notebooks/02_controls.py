@@ -43,6 +43,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from calolib.reports.notebook import clear_run_dir, save_results, setup
+from IPython.display import Markdown, display
+
+from calolib.plotting.style import COLORS
 from calolib.reports.plots import plot_loss_history
 from calolib.reports.takeaways import show, to_results
 from calolib.reports.takeaways.controls import latent_usage, reconstruction_ranking
@@ -75,12 +78,13 @@ for prior in priors:
 
 # %% tags=["key-figure"]
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
-for prior, hist in histories.items():
+for i, (prior, hist) in enumerate(histories.items()):
     for ax, key, label in zip(axes, ("val_ae", "val_hits", "val_active_fraction"),
                               ("AE per event", "Hits per event", "active free units (fraction)")):
         if any(key in r for r in hist):
             plot_loss_history(hist, [key], ax=ax, ylabel=label)
             ax.lines[-1].set_label(prior)
+            ax.lines[-1].set_color(COLORS[i % len(COLORS)])
 for ax in axes:
     ax.legend()
 axes[0].set_yscale("log"); axes[1].set_yscale("log")
@@ -96,17 +100,19 @@ takeaways = []
 if len(rows) >= 2:
     takeaways = [reconstruction_ranking(rows), latent_usage(rows)]
     _ = show(takeaways)
-print("| prior | val AE | val Hits | active free units | training time |")
+table = ["| prior | val AE per event | val Hits per event | active free units | training time |", "|---|---|---|---|---|"]
 for p, r in last.items():
-    print(f"| {p} | {r['val_ae']:.1f} | {r['val_hits']:.1f} | {r.get('val_active_units', float('nan'))} "
-          f"({100 * r.get('val_active_fraction', float('nan')):.0f} %) | {times.get(p, float('nan')):.0f} s |")
+    t = f"{times[p]:.0f} s" if p in times else "(report 02)"
+    table.append(f"| {p} | {r['val_ae']:.1f} | {r['val_hits']:.1f} | {r.get('val_active_units', 'n/a')} "
+                 f"({100 * r.get('val_active_fraction', float('nan')):.0f} %) | {t} |")
+display(Markdown("\n".join(table)))
 
 # %%
 results = {
     "run_dirs": {p: (run_dir if p == "rbm" else f"{run_dir}-{p}") for p in histories},
     "final": rows,
     "train_time_s": times,
-    "headline": {f"active free units ({p})": r["val_active_fraction"] for p, r in rows.items()},
+    "headline": {f"active free units ({p})": f"{100 * r['val_active_fraction']:.0f} %" for p, r in rows.items()},
     "takeaways": to_results(takeaways),
 }
-save_results(out_dir, "02_controls", results)
+_ = save_results(out_dir, "02_controls", results)

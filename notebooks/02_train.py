@@ -189,7 +189,8 @@ results = {
     "best": best,
     "active_free_units": last.get("val_active_units"), "active_fraction": last.get("val_active_fraction"),
     "headline": {"best.pt epoch": best["best_epoch"], "training time [s]": round(float(result.train_time_s), 1),
-                 "active free units": last.get("val_active_fraction"),
+                 "active free units": (f"{last['val_active_units']}/{round(last['val_active_units'] / last['val_active_fraction'])}"
+                                       if last.get("val_active_fraction") else "n/a"),
                  **({"LL prior, AIS [nats/event]": {"value": float(ll), "err": float(last.get("rbm_ll_ais_err") or 0)}}
                     if ll is not None else {})},
     "takeaways": to_results(takeaways),

@@ -126,7 +126,7 @@ short = {"sep_e_ratio": "sep. power E_dep/E_inc", "sep_sparsity": "sep. power sp
          "auc_high": "AUC (features, official recipe)", "calolib_auc_low": "AUC (voxels, calolib classifier)",
          "calolib_auc_high": "AUC (features, calolib classifier)"}
 takeaways = evaluate_takeaways(nums, rbm="rbm", labels=short)
-show(takeaways)
+_ = show(takeaways)
 
 # %% [markdown]
 # ## Mean shower profiles

@@ -75,7 +75,8 @@ shapes = explorer.sweep_shapes(sweep_energies, seed, sampler, event)
 data = explorer.data_shapes()
 slope, slope_err = data_depth_slope(explorer.showers.energies, data["depth"])
 takeaways = explorer_takeaways(shapes, transform_scales=explorer.transform_scales(),
-                               ratio_true=float(data["e_ratio"][event]), data_slope=slope, data_slope_err=slope_err)
+                               ratio_true=float(data["e_ratio"][event]), data_slope=slope, data_slope_err=slope_err,
+                               factorised=explorer.model.is_factorised)
 summary_md = show(takeaways)  # displayed as Markdown
 
 # %%

@@ -186,7 +186,7 @@ display(Markdown("\n".join(lines)))
 
 # %%
 takeaways = claims.all_takeaways(rows, study.energy_floor, study.probe_floor, tau, tau_err)
-show(takeaways)
+_ = show(takeaways)
 results = {
     **study.to_dict(),
     "prior_sizes": list(rbm.sizes), "prior_topology": masks.topology, "n_couplings": masks.n_edges,

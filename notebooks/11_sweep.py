@@ -130,7 +130,7 @@ if res is not None:
         if any(m in s for s in res.summary):
             takeaways.append(seed_spread(res.summary, m, METRICS[m].label))
             takeaways.append(seed_vs_eval_error(res.summary, m, METRICS[m].err, METRICS[m].label))
-    show(takeaways, title="What this sweep shows")
+    _ = show(takeaways, title="What this sweep shows")
 
 # %% [markdown]
 # ## The trainings, for the other reports

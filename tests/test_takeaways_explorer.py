@@ -70,3 +70,11 @@ def test_explorer_takeaways_from_sweep_shapes():
     assert keys == [("energy_scaling", "flat"), ("depth_trend", "fixed"), ("width_trend", "unchanged")]
     shapes["depth"] = np.array([10.0, 12.0, 14.0])
     assert explorer_takeaways(shapes)[1].verdict == "deeper"
+
+
+def test_factorised_model_credits_the_energy_flow():
+    from calolib.reports.takeaways.explorer import energy_scaling
+
+    t = energy_scaling([3e3, 3e5], [1900.0, 207000.0], transform_scales=False, factorised=True)
+    assert t.verdict == "rises" and "energy flow" in t.text and "decoder's own" not in t.text
+    assert "decoder's own" in energy_scaling([3e3, 3e5], [1900.0, 207000.0], transform_scales=False).text

@@ -45,7 +45,7 @@ def _gev_list(e_prime: Sequence[float]) -> str:
 
 
 def energy_scaling(e_prime: Sequence[float], e_dep: Sequence[float], *, transform_scales: bool = True,
-                   ratio_true: float | None = None, flat: float = FLAT_RATIO) -> Takeaway:
+                   ratio_true: float | None = None, flat: float = FLAT_RATIO, factorised: bool = False) -> Takeaway:
     """Is the decoded energy fraction E_dep/E′ flat over the sweep (verdict ``flat``, ``rises``, ``falls``)?
 
     Args:
@@ -54,6 +54,8 @@ def energy_scaling(e_prime: Sequence[float], e_dep: Sequence[float], *, transfor
         transform_scales: the inverse preprocessing multiplies the decoder's output by E′ (checked by the
             explorer), so a flat fraction means E_dep ∝ E′ comes from the transform alone.
         ratio_true: the event's own E_dep/E_inc, quoted for comparison.
+        factorised: the layer energies come from the model's energy flow at E′ (not from the decoder), so the
+            sentence names the flow as what sets the energy scale.
 
     Example:
         >>> energy_scaling([3e3, 3e5], [1500.0, 210000.0]).verdict
@@ -69,14 +71,21 @@ def energy_scaling(e_prime: Sequence[float], e_dep: Sequence[float], *, transfor
     flat_why = (" only because the inverse preprocessing multiplies the decoder's energy fractions by E′ — brighter "
                 "showers at a higher E′ are no evidence that the decoder uses its energy conditioning"
                 if transform_scales else "")
+    who = "the energy flow's" if factorised else "the decoder's own"
+    uses = ("the flow's energy response changes with E′ (one flow draw per E′, the same noise)" if factorised
+            else "it does use its energy conditioning for the energy scale")
     templates = {
         "flat": "{head}: the decoded energy grows in proportion to E′{why}{truth}.",
+        "rises_f": "{head}: {who} energy fraction rises with E′ — {uses}{truth}.",
+        "falls_f": "{head}: {who} energy fraction falls with E′ — {uses}{truth}.",
         "rises": "{head}: the decoder's own energy fraction rises with E′, so it does use its energy conditioning "
                  "for the energy scale{truth}.",
         "falls": "{head}: the decoder's own energy fraction falls with E′, so it does use its energy conditioning "
                  "for the energy scale{truth}.",
     }
-    t = choose("energy_scaling", verdict, templates, head=head, why=flat_why, truth=truth)
+    key = verdict + ("_f" if factorised and verdict != "flat" else "")
+    t = choose("energy_scaling", key, templates, head=head, why=flat_why, truth=truth, who=who, uses=uses)
+    t = Takeaway(t.key, verdict, t.text, t.numbers)
     return Takeaway(t.key, t.verdict, t.text, {"e_prime": e_prime.tolist(), "ratio": ratio.tolist(), "spread": spread,
                                                "transform_scales": bool(transform_scales), "ratio_true": ratio_true})
 
@@ -159,9 +168,11 @@ def width_trend(e_prime: Sequence[float], radial_width: Sequence[float], *, flat
 
 
 def explorer_takeaways(shapes: dict, *, transform_scales: bool = True, ratio_true: float | None = None,
-                       data_slope: float | None = None, data_slope_err: float | None = None) -> list[Takeaway]:
+                       data_slope: float | None = None, data_slope_err: float | None = None,
+                       factorised: bool = False) -> list[Takeaway]:
     """The three claims from :meth:`~calolib.widgets.DecoderExplorer.sweep_shapes` output ``shapes``."""
     e = shapes["e_prime"]
-    return [energy_scaling(e, shapes["e_dep"], transform_scales=transform_scales, ratio_true=ratio_true),
+    return [energy_scaling(e, shapes["e_dep"], transform_scales=transform_scales, ratio_true=ratio_true,
+                           factorised=factorised),
             depth_trend(e, shapes["depth"], data_slope=data_slope, data_slope_err=data_slope_err),
             width_trend(e, shapes["radial_width"])]
