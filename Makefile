@@ -54,8 +54,8 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/calolib bench synthetic
 	$(BIN)/calolib bench sampler
-	$(BIN)/calolib bench generate
-	$(BIN)/calolib bench widget
+	$(BIN)/calolib bench generate $(if $(wildcard reports/runs/quick/best.pt),--model reports/runs/quick/best.pt)
+	$(BIN)/calolib bench widget $(if $(wildcard reports/runs/quick/best.pt),--model reports/runs/quick/best.pt)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

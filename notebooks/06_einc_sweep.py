@@ -50,7 +50,7 @@ from IPython.display import Markdown, display
 from calolib.reports.notebook import setup, save_results
 from calolib.reports.takeaways import show, to_results
 from calolib.reports.takeaways.training import best_checkpoint, best_epoch
-from calolib.reports.takeaways.einc_sweep import direction, seed_003_directions, edges, energy_owner
+from calolib.reports.takeaways.einc_sweep import direction, seed_003_directions, seed_003_sparsity, edges, energy_owner
 from calolib.io import load_showers, ShowerFile
 from calolib.training import load_checkpoint
 from calolib.diagnostics import einc_sweep, model_callables
@@ -143,8 +143,12 @@ display(Markdown("\n".join(["| model | criterion | median argmin E′ / E_inc (6
 # this model's own.
 
 # %%
-takeaways += [energy_owner(load_checkpoint(run_dir, device="cpu").model.is_factorised),
-              direction("mse", stats["mse"]), seed_003_directions(stats), edges(stats)]
+is_factorised = load_checkpoint(run_dir, device="cpu").model.is_factorised
+if is_factorised:  # the energy criterion is the flow's business, not the decoder's
+    takeaways += [energy_owner(True), direction("mse", stats["mse"]), seed_003_sparsity(stats),
+                  edges({k: v for k, v in stats.items() if k != "energy"})]
+else:
+    takeaways += [energy_owner(False), direction("mse", stats["mse"]), seed_003_directions(stats), edges(stats)]
 _ = show(takeaways[1:])
 
 # %%
@@ -153,7 +157,7 @@ results = {
     **{f"median_ratio_{k}": v for k, v in sw.summary().items()},
     "stats": stats,
     "per_model": {k: s_.stats(seed=seed) for k, s_ in sweeps.items()},
-    "headline": {**({} if load_checkpoint(run_dir, device="cpu").model.is_factorised else  # energy: the flow's job
+    "headline": {**({} if is_factorised else  # the energy criterion is the flow's job in the factorised model
                      {"E′/E_inc wanted by the energy": stats["energy"]["median_ratio"]}),
                  "E′/E_inc wanted by the MSE": stats["mse"]["median_ratio"],
                  "E′/E_inc wanted by the sparsity": stats["sparsity"]["median_ratio"]},

@@ -15,7 +15,7 @@ import math
 
 from calolib.reports.takeaways import Takeaway, beside_seed, choose, fmt
 
-__all__ = ["SEED_003", "direction", "seed_003_directions", "edges", "energy_owner"]
+__all__ = ["SEED_003", "direction", "seed_003_directions", "edges", "energy_owner", "seed_003_sparsity"]
 
 #: Seed 003's finding on the decoder-energy sweep, quoted beside this run's own.
 SEED_003 = "in all models the energy criterion wants a larger E′ than the true E_inc, the sparsity criterion a smaller one."
@@ -87,6 +87,22 @@ def seed_003_directions(stats: dict[str, dict], **kw) -> Takeaway:
     return beside_seed("003", SEED_003, own)
 
 
+def seed_003_sparsity(stats: dict[str, dict], **kw) -> Takeaway:
+    """The factorised model's version of :func:`seed_003_directions`: only the sparsity direction is the decoder's
+    (the energy is the flow's), quoted beside seed 003's finding.
+
+    Example:
+        >>> a = {"median_ratio": 0.5, "lo": 0.4, "hi": 0.6, "n_interior": 400, "n_events": 500, "frac_low_edge": 0.0,
+        ...      "frac_high_edge": 0.0}
+        >>> seed_003_sparsity({"sparsity": a}).verdict
+        'smaller'
+    """
+    sp = direction("sparsity", stats["sparsity"], **kw)
+    own = Takeaway("seed_003_directions", sp.verdict, sp.text + " (The energy is the flow's here, so the energy/hits "
+                   "competition of seed 003 cannot arise in this decoder.)", {"sparsity": sp.numbers})
+    return beside_seed("003", SEED_003, own)
+
+
 def edges(stats: dict[str, dict]) -> Takeaway:
     """How many argmins sit on the grid edges (flagged, not counted as minima), per criterion.
 
@@ -114,7 +130,7 @@ def energy_owner(factorised: bool) -> Takeaway:
     """
     return choose("energy_owner", "flow" if factorised else "decoder", {
         "flow": "In this factorised model the layer energies come from the energy flow and are held at each event's "
-                "true values while E′ varies, so the energy criterion is flat by construction (its argmin sits on the "
-                "grid edge and is not counted); only the MSE and sparsity criteria measure the shape decoder's use "
-                "of E′.",
+                "true values while E′ varies, so the total energy is the flow's (up to voxels dropped at the readout "
+                "threshold) and the energy criterion is not used; only the MSE and sparsity criteria measure the "
+                "shape decoder's use of E′.",
         "decoder": "The decoder sets the shower's energy itself, so all three criteria measure its use of E′."})
