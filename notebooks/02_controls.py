@@ -42,23 +42,17 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from calolib.reports.notebook import clear_run_dir, save_results, setup
+from calolib.reports.notebook import clear_run_dir, save_results, setup, training_config
 from IPython.display import Markdown, display
 
 from calolib.plotting.style import COLORS
 from calolib.reports.plots import plot_loss_history
 from calolib.reports.takeaways import show, to_results
 from calolib.reports.takeaways.controls import latent_usage, reconstruction_ranking
-from calolib.training import apply_overrides, get_preset, read_history, train
+from calolib.training import apply_overrides, read_history, train
 
 setup()
-changes = {"seed": seed}
-if epochs:
-    changes["epochs"] = epochs
-if max_events:
-    changes["max_events"] = max_events
-base = apply_overrides(apply_overrides(get_preset(preset), changes),
-                       [o if "=" in o else o.replace(":", "=", 1) for o in overrides])
+base = training_config(preset, seed=seed, epochs=epochs, max_events=max_events, overrides=overrides)
 histories, times = {}, {}
 rbm_run = Path(run_dir)
 if (rbm_run / "history.json").is_file():

@@ -46,22 +46,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from calolib.reports.notebook import setup, save_results, rbm_snapshot_callback, clear_run_dir
+from calolib.reports.notebook import setup, save_results, rbm_snapshot_callback, clear_run_dir, training_config
 from calolib.reports.plots import plot_loss_history
 from calolib.reports.takeaways import show, to_results
 from calolib.reports.takeaways.training import best_checkpoint, best_epoch, latent_activity, loss_drop, ll_trend
 from calolib.reports.takeaways.rbm import ais_rais_bracket
-from calolib.training import get_preset, apply_overrides, train, config_to_dict
+from calolib.training import train, config_to_dict
 from calolib.training.steps import TERMS
 
 setup()
-changes = {"seed": seed}
-if epochs:
-    changes["epochs"] = epochs
-if max_events:
-    changes["max_events"] = max_events
-config = apply_overrides(apply_overrides(get_preset(preset), changes),
-                         [o if "=" in o else o.replace(":", "=", 1) for o in overrides])
+config = training_config(preset, seed=seed, epochs=epochs, max_events=max_events, overrides=overrides)
 run = Path(run_dir)
 if not resume:
     clear_run_dir(run)  # a fresh run: this report regenerates its checkpoint (only training files are removed)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from calolib.jsonutil import to_jsonable
 
-__all__ = ["setup", "project_cwd", "save_results", "to_jsonable", "rbm_snapshot_callback", "load_rbm_snapshots",
+__all__ = ["training_config", "setup", "project_cwd", "save_results", "to_jsonable", "rbm_snapshot_callback", "load_rbm_snapshots",
            "clear_run_dir", "RUN_FILES"]
 
 
@@ -117,6 +117,25 @@ def _show_table(results: dict) -> None:
         elif isinstance(v, (int, str, bool)) or v is None:
             rows.append(f"| {k} | {v} |")
     display(Markdown("\n".join(["**Key numbers** (also in `results.json`)", "", "| quantity | value |", "|---|---|", *rows])))
+
+
+def training_config(preset: str, *, seed: int = 0, epochs: int = 0, max_events: int = 0, overrides=()):
+    """The TrainConfig the training reports (02, 02_controls) use: ``preset`` with ``seed``, ``epochs`` and
+    ``max_events`` (0 keeps the preset's) and ``overrides`` (``"key=value"`` or ``"key: value"`` strings).
+
+    Example:
+        >>> training_config("quick", epochs=2, overrides=["lr: 1e-3"]).lr, training_config("quick", epochs=2).epochs
+        (0.001, 2)
+    """
+    from calolib.training import apply_overrides, get_preset
+
+    changes = {"seed": int(seed)}
+    if epochs:
+        changes["epochs"] = int(epochs)
+    if max_events:
+        changes["max_events"] = int(max_events)
+    return apply_overrides(apply_overrides(get_preset(preset), changes),
+                           [o if "=" in o else o.replace(":", "=", 1) for o in overrides])
 
 
 def rbm_snapshot_callback(run_dir: str | Path):
