@@ -29,7 +29,7 @@
 # %% tags=["parameters"]
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file; its last 2 × n_events are the references
 run_dir: str = "reports/runs/quick"  # the RBM-prior run (its best.pt)
-control_runs: list = []  # prior-control runs; empty: "{run_dir}-bernoulli" and "{run_dir}-gaussian" if present
+control_runs: list = []  # prior-control runs or sweep dirs; empty: "{run_dir}-bernoulli", "{run_dir}-gaussian" if present
 n_events: int = 5000  # showers per sample: reference, second reference (floor) and each model
 sampler: str = "gibbs"  # prior sampler for generation: gibbs, sa, pimc or mock-qpu
 gibbs_steps: int = 100  # Gibbs sweeps per generated latent sample
@@ -38,6 +38,7 @@ classifier_epochs: int = 10  # epochs of each classifier test (official: 50)
 classifier_width: int = 256  # units in each of the 3 hidden layers (official: 2048)
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # generation and metric seed
+seed_sweep: str = "reports/sweeps/priors"  # a sweep over model.prior x seeds of this run's recipe (optional)
 out_dir: str = "reports"  # where 03_evaluate.results.json is written
 
 # %%
@@ -57,7 +58,8 @@ from calolib.plotting import showers as cplots
 from calolib.plotting.ratio import ratio_axes
 from calolib.reports.notebook import save_results, setup
 from calolib.reports.takeaways import show, to_results
-from calolib.reports.takeaways.evaluate import evaluate_takeaways, table_numbers
+from calolib.reports.takeaways.evaluate import across_seeds, evaluate_takeaways, table_numbers
+from calolib.sweep import expand_runs, matching_sweep
 from calolib.training import load_checkpoint
 
 setup()
@@ -74,7 +76,7 @@ for src in candidates:
     if not Path(src).exists():
         notes.append(f"- `{src}` not found: that prior control is **skipped** (train it with "
                      f"`calolib train ... --set model.prior=...`).")
-        continue
+for src in expand_runs([c for c in candidates if Path(c).exists()]):  # a sweep directory: its finished points
     ck = load_checkpoint(src, device=device)
     label = str(getattr(ck.model.config, "prior", "rbm"))
     label = label if label not in ckpts else f"{label} ({Path(src).name})"
@@ -127,6 +129,17 @@ short = {"sep_e_ratio": "sep. power E_dep/E_inc", "sep_sparsity": "sep. power sp
          "calolib_auc_high": "AUC (features, calolib classifier)"}
 takeaways = evaluate_takeaways(nums, rbm="rbm", labels=short)
 _ = show(takeaways)
+
+# %% [markdown]
+# ## Across seeds
+# The table holds one training per prior. When `seed_sweep` holds a sweep of this same recipe over the prior and
+# several seeds (`calolib sweep examples/sweeps/priors.toml ... --out reports/sweeps/priors`, report 11), the
+# ranking is judged again against the seed-to-seed scatter (official FPD; calolib's classifier AUCs).
+
+# %%
+sweep_res, why_not = matching_sweep(seed_sweep, run_dir, data_path)
+seed_takeaways = across_seeds(sweep_res.summary if sweep_res is not None else None, why_not)
+_ = show(seed_takeaways, title="Across seeds")
 
 # %% [markdown]
 # ## Mean shower profiles
@@ -239,6 +252,6 @@ results = {
                  "AUC voxels (calolib classifier)": _vm("calolib_auc_low"),
                  "sep. power E_dep/E_inc (official bins)": _vm("sep_e_ratio"),
                  "sep. power sparsity (official bins)": _vm("sep_sparsity")},
-    "takeaways": to_results(takeaways),
+    "takeaways": to_results(takeaways + seed_takeaways),
 }
 results_path = save_results(out_dir, "03_evaluate", results)

@@ -30,7 +30,7 @@
 # %% tags=["parameters"]
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file; its last n_events are used
 run_dir: str = "reports/runs/quick"  # the trained run (its best.pt)
-runs: list = []  # more run directories or checkpoints to compare with run_dir
+runs: list = []  # more run directories, checkpoints or sweep directories (their finished points) to compare
 n_events: int = 200  # validation events
 n_groups: int = 6  # E_inc groups (quantiles of log E_inc)
 n_repeats: int = 50  # encodings per event
@@ -54,6 +54,7 @@ from calolib.reports.takeaways.training import best_checkpoint, best_epoch
 from calolib.reports.takeaways.clustering import degeneracy, seed_003_degeneracy, energy_sign, encoder_determinism, \
     group_classifier
 from calolib.io import load_showers, ShowerFile
+from calolib.sweep import expand_runs
 from calolib.training import load_checkpoint
 from calolib.samplers import gibbs_sample
 from calolib.diagnostics import latent_clustering, model_callables
@@ -63,7 +64,7 @@ setup()
 with ShowerFile(data_path) as f:
     n_total = len(f)
 val = load_showers(data_path, start=n_total - min(n_events, n_total), max_events=n_events)
-sources = {Path(p).name if Path(p).is_dir() else Path(p).stem: p for p in [run_dir, *runs]}
+sources = {Path(p).name if Path(p).is_dir() else Path(p).stem: p for p in expand_runs([run_dir, *runs])}
 print(f"{len(val)} validation events, E_inc {val.energies.min():.3g}–{val.energies.max():.3g} MeV; models {list(sources)}")
 
 # %%

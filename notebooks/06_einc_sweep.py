@@ -30,7 +30,7 @@
 # %% tags=["parameters"]
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file; its last n_events are used
 run_dir: str = "reports/runs/quick"  # the trained run (its best.pt)
-runs: list = []  # more run directories or checkpoints to compare with run_dir
+runs: list = []  # more run directories, checkpoints or sweep directories (their finished points) to compare
 n_events: int = 500  # validation events swept
 n_grid: int = 30  # E′ values on the log grid
 e_min: float = 1000.0  # lowest E′ in MeV
@@ -52,6 +52,7 @@ from calolib.reports.takeaways import show, to_results
 from calolib.reports.takeaways.training import best_checkpoint, best_epoch
 from calolib.reports.takeaways.einc_sweep import direction, seed_003_directions, seed_003_sparsity, edges, energy_owner
 from calolib.io import load_showers, ShowerFile
+from calolib.sweep import expand_runs
 from calolib.training import load_checkpoint
 from calolib.diagnostics import einc_sweep, model_callables
 from calolib.diagnostics.plots import plot_einc_curves, plot_einc_argmin
@@ -62,7 +63,7 @@ with ShowerFile(data_path) as f:
     n_total = len(f)
 val = load_showers(data_path, start=n_total - min(n_events, n_total), max_events=n_events)
 geo = val.geometry
-sources = {Path(p).name if Path(p).is_dir() else Path(p).stem: p for p in [run_dir, *runs]}
+sources = {Path(p).name if Path(p).is_dir() else Path(p).stem: p for p in expand_runs([run_dir, *runs])}
 grid = np.geomspace(e_min, e_max, n_grid)
 
 sweeps, bests = {}, {}

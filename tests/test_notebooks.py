@@ -124,6 +124,7 @@ def test_03_evaluate(tiny_data, tiny_run, tmp_path):
     assert res["headline"]["FPD (official, ×1e3)"]["value"] == res["fpd"]
     assert res["resolution"]["rbm"] == res["resolution_gen"]  # one fit, reported once
     assert {t["key"] for t in res["takeaways"]} >= {"winner_fpd", "floor_rbm"}
+    assert _verdict(res, "across_seeds") == "one_training"  # no seed sweep next to these reports: said so
 
 
 def test_04_rbm(tiny_data, tiny_run, tmp_path):
@@ -289,6 +290,23 @@ def test_11_sweep(tiny_data, tmp_path):
     keys = [t["key"] for t in res["takeaways"]]
     assert keys[0] == "completion" and {"best_fpd", "seed_spread_fpd", "seed_vs_eval_fpd"} <= set(keys)
     assert any(k.startswith("FPD") for k in res["headline"])
+
+
+def test_05_takes_a_sweep_directory_as_its_runs(tiny_data, tiny_run, tmp_path):
+    """A sweep directory in ``runs`` stands for its finished points (calolib.sweep.expand_runs)."""
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    for i in (0, 1):
+        shutil.copytree(tiny_run, sweep / f"prior=rbm__seed={i}")
+    pts = [{"id": f"prior=rbm__seed={i}", "config_id": "prior=rbm", "seed": i, "values": {"model.prior": "rbm"},
+            "status": "done", "metrics": {}} for i in (0, 1)]
+    pts.append({**pts[0], "id": "prior=gaussian__seed=0", "status": "failed"})  # unfinished: left out
+    (sweep / "sweep.json").write_text(json.dumps({"format": "calolib-sweep", "spec": {}, "data": str(tiny_data),
+                                                  "points": pts, "summary": []}))
+    res = _run("05_latent_clustering", tmp_path, data_path=str(tiny_data), run_dir=str(tiny_run),
+               runs=[str(sweep)])
+    assert list(res["per_model"]) == ["tiny", "prior=rbm__seed=0", "prior=rbm__seed=1"]
 
 
 def test_11_sweep_without_a_sweep_says_so(tmp_path):

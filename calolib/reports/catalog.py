@@ -89,7 +89,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                                    "log_rbm_ll=true", "ll_chains=16", "ll_betas=50", "gen_check_events=40"]},
         "02_controls": {"preset": "quick", "epochs": 2, "max_events": 400,
                         "overrides": ["model.encoder_hidden=[64]", "model.decoder_hidden=[64]"]},
-        "03_evaluate": {"n_events": 300, "n_bootstrap": 2, "classifier_epochs": 2, "gibbs_steps": 20},
+        "03_evaluate": {"n_events": 300, "n_bootstrap": 2, "classifier_epochs": 2, "gibbs_steps": 20,
+                        "seed_sweep": "{out_dir}/sweeps/priors"},
         "04_rbm": {"n_samples": 200, "gibbs_steps": 20, "ais_betas": 100, "ais_chains": 8, "ll_codes": 4,
                    "rais_gibbs_steps": 50, "convergence_betas": [10, 30]},
         "05_latent_clustering": {"n_events": 24, "n_groups": 3, "n_repeats": 8},
@@ -109,7 +110,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "01_data": {"n_events": 10000},
         "02_train": {"preset": "quick",
                      "overrides": ["log_rbm_ll=true", "ll_chains=64", "ll_betas=200", "gen_check_events=300"]},
-        "03_evaluate": {"n_events": 5000, "n_bootstrap": 5, "classifier_epochs": 10},
+        "03_evaluate": {"n_events": 5000, "n_bootstrap": 5, "classifier_epochs": 10, "seed_sweep": "{out_dir}/sweeps/priors"},
         "04_rbm": {"n_samples": 2000, "gibbs_steps": 200, "ais_betas": 2000, "ais_chains": 16, "ll_codes": 32,
                    "rais_gibbs_steps": 500, "convergence_betas": [10, 30, 100, 300, 1000]},
         "05_latent_clustering": {"n_events": 200, "n_groups": 6, "n_repeats": 50},
@@ -118,7 +119,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "08_annealer": {"n_per_partition": 7, "n_samples": 5000, "n_reads": 1000},
         "09_decoder_explorer": {"n_grid": 24},
         "10_samplers": {"n_showers": 500, "n_probe": 500},
-        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/{preset}"},  # reads a sweep made with `calolib sweep`
+        # reads a sweep made with `calolib sweep` (examples/sweeps/priors.toml: the three priors x 2 seeds)
+        "11_sweep": {"sweep_dir": "{out_dir}/sweeps/priors"},
     },
     "full": {
         "*": _SHARED,
@@ -126,7 +128,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "02_controls": {"preset": "full"},
         "02_train": {"preset": "full",
                      "overrides": ["log_rbm_ll=true", "ll_chains=256", "ll_betas=2000", "gen_check_events=5000"]},
-        "03_evaluate": {"n_events": 50000, "n_bootstrap": 20, "classifier_epochs": 50},
+        "03_evaluate": {"n_events": 50000, "n_bootstrap": 20, "classifier_epochs": 50,
+                        "seed_sweep": "{out_dir}/sweeps/priors-full"},
         "04_rbm": {"n_samples": 20000, "gibbs_steps": 1000, "ais_betas": 10000, "ais_chains": 64, "ll_codes": 128,
                    "rais_gibbs_steps": 2000, "convergence_betas": [10, 30, 100, 300, 1000, 3000]},
         "05_latent_clustering": {"n_events": 1000, "n_groups": 8, "n_repeats": 200},

@@ -18,7 +18,8 @@ Example:
 """
 from calolib.sweep.evaluation import METRICS, MetricInfo, point_metrics
 from calolib.sweep.point import point_status, run_point
-from calolib.sweep.results import SweepResults, load_results, run_dirs, summarise, write_results
+from calolib.sweep.results import (SweepResults, expand_runs, load_results, matching_sweep, run_dirs, summarise,
+                                   write_results)
 from calolib.sweep.runner import format_plan, plan_sweep, run_sweep
 from calolib.sweep.spec import EvalSettings, Point, SweepSpec, load_spec, parse_spec
 
@@ -29,9 +30,11 @@ __all__ = [
     "Point",
     "SweepResults",
     "SweepSpec",
+    "expand_runs",
     "format_plan",
     "load_results",
     "load_spec",
+    "matching_sweep",
     "parse_spec",
     "plan_sweep",
     "point_metrics",

@@ -152,7 +152,9 @@ def run_point(point, data_path: str | Path, sweep_dir: str | Path, settings, *, 
     identity = point_identity(point, settings, data_path)
     status = point_status(pdir, identity)
     if status == "done":
-        return {**read_json(pdir / METRICS_FILE)["record"], "skipped": True}
+        # the metrics are valid for this identity; the labels are this sweep's (a copied-in point keeps its own)
+        return {**read_json(pdir / METRICS_FILE)["record"], "id": point.id, "config_id": point.config_id,
+                "seed": point.seed, "values": point.values, "skipped": True}
     if status in ("foreign", "stale"):
         raise ConfigError(f"{pdir} holds {'another run' if status == 'foreign' else 'a point of another config'}; "
                           "the sweep does not overwrite it (move it away, or pass --redo-stale for stale points)")

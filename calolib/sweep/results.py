@@ -30,7 +30,7 @@ from calolib.errors import ConfigError
 from calolib.io.files import atomic_write_bytes
 
 __all__ = ["SweepResults", "summarise", "build_results", "write_results", "load_results", "run_dirs",
-           "metric_names"]
+           "metric_names", "matching_sweep", "expand_runs", "IGNORED_FOR_MATCH"]
 
 
 def __dir__():
@@ -210,3 +210,77 @@ def run_dirs(path: str | Path, *, finished_only: bool = True) -> list[Path]:
     if subs:
         return [q.parent for q in subs]
     raise ConfigError(f"{p} is neither a run directory (best.pt/last.pt) nor a sweep directory (sweep.json)")
+
+
+def expand_runs(paths) -> list[Path]:
+    """Flatten a list of run directories, checkpoint files and sweep directories into run directories/files
+    (a sweep directory becomes its finished points, in sweep order), without repeats — what reports 03/05/06 take
+    as their list of runs.
+
+    Raises:
+        ConfigError: a path that is none of these (:func:`run_dirs`).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp()); _ = (d / "best.pt").write_bytes(b"")
+        >>> expand_runs([d, d]) == [d]
+        True
+    """
+    out: list[Path] = []
+    for p in paths:
+        for q in run_dirs(p):
+            if q not in out:
+                out.append(q)
+    return out
+
+
+#: configuration keys a sweep point may differ in from a run and still count as "the same training recipe":
+#: the seeds, the prior (the sweep's grid), and monitoring that does not change the trained model
+IGNORED_FOR_MATCH = frozenset({"seed", "model.seed", "model.prior", "gen_check_events", "log_rbm_ll"})
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def matching_sweep(sweep_dir: str | Path, run_dir: str | Path, data_path: str | Path) -> tuple[SweepResults | None, str]:
+    """The sweep in ``sweep_dir`` if it repeats the training of ``run_dir`` on ``data_path`` across seeds.
+
+    A sweep matches when it was run on the same data file and every finished point's ``config.json`` equals the
+    run's ``config.json`` except in :data:`IGNORED_FOR_MATCH` (seeds, the prior, monitoring).  Returns
+    ``(results, "")`` or ``(None, reason)`` — the reason is one sentence a report can print.
+
+    Example:
+        >>> import tempfile
+        >>> matching_sweep(Path(tempfile.mkdtemp()) / "none", ".", "x.h5")[1]
+        'no sweep there'
+    """
+    d = Path(sweep_dir)
+    if not (d / "sweep.json").is_file():
+        return None, "no sweep there"
+    try:
+        res = load_results(d)
+        run_cfg = _flat(json.loads((Path(run_dir) / "config.json").read_text()))
+    except (ConfigError, OSError, ValueError) as exc:
+        return None, f"unreadable: {exc}"
+    if res.data_path and Path(res.data_path).resolve() != Path(data_path).resolve():
+        return None, f"it was run on another data file ({res.data_path})"
+    done = [p for p in res.points if p["status"] == "done"]
+    if not done:
+        return None, "none of its points has finished"
+    for p in done:
+        try:
+            cfg = _flat(json.loads((d / p["id"] / "config.json").read_text()))
+        except (OSError, ValueError):
+            return None, f"point {p['id']} has no readable config.json"
+        diff = sorted(k for k in set(cfg) | set(run_cfg)
+                      if k not in IGNORED_FOR_MATCH and cfg.get(k) != run_cfg.get(k))
+        if diff:
+            return None, f"point {p['id']} trains differently from this run ({', '.join(diff[:3])})"
+    return res, ""

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 
 from calolib.reports.takeaways import Takeaway, choose, compare, fmt
 
-__all__ = ["table_numbers", "metric_winner", "floor_verdict", "rbm_verdict", "evaluate_takeaways", "HEADLINE_METRICS"]
+__all__ = ["table_numbers", "metric_winner", "floor_verdict", "rbm_verdict", "evaluate_takeaways", "across_seeds",
+           "HEADLINE_METRICS", "SEED_METRICS"]
 
 
 def __dir__():
@@ -168,4 +169,45 @@ def evaluate_takeaways(nums: Numbers, *, rbm: str = "rbm", labels: Mapping[str, 
     if rbm in models:
         out.append(rbm_verdict(nums, rbm, metrics, labels=labels))
     out += [floor_verdict(nums, c, metrics, labels=labels) for c in models]
+    return out
+
+
+#: sweep metrics :func:`across_seeds` re-judges (the sweep's names: official FPD x1e3, calolib's classifier AUCs)
+SEED_METRICS = {"fpd_official": "FPD ×1e3 (official)", "auc_high": "AUC (features, calolib classifier)",
+                "auc_low": "AUC (voxels, calolib classifier)"}
+
+
+def across_seeds(summary: list[dict] | None, reason: str = "", *, metrics: Mapping[str, str] = SEED_METRICS,
+                 prior_key: str = "model.prior") -> list[Takeaway]:
+    """The table's single-training ranking re-judged across seeds, from a sweep over the prior (its summary).
+
+    Without a sweep (``summary`` None, ``reason`` why) one take-away says the ranking rests on one training per
+    prior.  Otherwise, per metric, the best prior over seeds and whether the runner-up is distinguishable from
+    it by the seed-to-seed scatter (:func:`calolib.reports.takeaways.sweep.best_configuration`, 2σ on the
+    standard errors), configurations named by their prior.
+
+    Example:
+        >>> s = [{"config_id": "prior=rbm", "values": {"model.prior": "rbm"},
+        ...       "fpd_official": {"mean": 600.0, "std": 26.0, "sem": 18.4, "n": 2}},
+        ...      {"config_id": "prior=gaussian", "values": {"model.prior": "gaussian"},
+        ...       "fpd_official": {"mean": 630.0, "std": 10.0, "sem": 7.1, "n": 2}}]
+        >>> [t.verdict for t in across_seeds(s, metrics={"fpd_official": "FPD"})]
+        ['within_noise']
+        >>> across_seeds(None, "no sweep there")[0].verdict
+        'one_training'
+    """
+    from calolib.reports.takeaways.sweep import best_configuration
+
+    if not summary:
+        return [choose("across_seeds", "one_training", {
+            "one_training": "Each prior above is one training (one seed): the errors are the evaluation's, not "
+                            "how far another training lands, so a win here is not yet a win across seeds "
+                            "(the seed sweep examples/sweeps/priors.toml was not used: {reason})."},
+            reason=reason or "none given")]
+    named = [{**s, "config_id": str((s.get("values") or {}).get(prior_key, s["config_id"]))} for s in summary]
+    out = []
+    for metric, label in metrics.items():
+        if any(metric in s for s in named):
+            t = best_configuration(named, metric, f"{label} across seeds")
+            out.append(Takeaway(f"across_seeds_{metric}", t.verdict, t.text, t.numbers))
     return out

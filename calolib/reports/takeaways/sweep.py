@@ -202,13 +202,13 @@ def completion(points: list[dict]) -> Takeaway:
                   k=str(len(bad)), n=str(n), id=first["id"], error=str(first.get("error") or "unknown error"))
 
 
-def headline(summary: list[dict], metrics: dict, names=("fpd", "auc_high", "sep_e_ratio")) -> dict:
+def headline(summary: list[dict], metrics: dict, names=("fpd_official", "fpd", "auc_high", "sep_e_ratio")) -> dict:
     """``{"<label> (best: <config>)": {"value": mean, "err": std}}`` for the report index.
 
     Example:
         >>> from calolib.sweep import METRICS
         >>> headline([{"config_id": "a", "fpd": {"mean": 2.0, "std": 0.5, "sem": 0.35, "n": 2}}], METRICS, ("fpd",))
-        {'FPD (high-level features), best: a': {'value': 2.0, 'err': 0.5}}
+        {'FPD (calolib extra: 271 standardised features), best: a': {'value': 2.0, 'err': 0.5}}
     """
     out = {}
     for row in best_table(summary, {k: metrics[k] for k in names if k in metrics}):
