@@ -275,6 +275,14 @@ def plot_spectra_history(history, *, pair=(0, 1), ax=None, cmap: str = "viridis"
     return lines
 
 
+def _group_colours(result, cmap: str):
+    """E_inc group edges (MeV), their geometric centres, a (log) colour norm over the edges and the colour map."""
+    edges = result.group_edges
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    norm = plt.matplotlib.colors.LogNorm(edges[0], edges[-1]) if edges[0] > 0 else plt.Normalize(edges[0], edges[-1])
+    return edges, centres, norm, plt.get_cmap(cmap)
+
+
 def plot_latent_clustering(result, *, ax=None, cmap: str = "viridis", density: bool = True,
                            xlabel: str = "RBM energy E(z)") -> list:
     """RBM-energy histograms of the encodings per E_inc group (dark = low E_inc; each event weighs 1, its encodings
@@ -290,10 +298,7 @@ def plot_latent_clustering(result, *, ax=None, cmap: str = "viridis", density: b
     """
     use_style()
     ax = get_ax(ax)
-    edges = result.group_edges
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    norm = plt.matplotlib.colors.LogNorm(edges[0], edges[-1]) if edges[0] > 0 else plt.Normalize(edges[0], edges[-1])
-    cm = plt.get_cmap(cmap)
+    edges, centres, norm, cm = _group_colours(result, cmap)
     width = np.diff(result.bins)
     arts = []
     for g, h in enumerate(result.group_hist):
@@ -328,10 +333,7 @@ def plot_latent_ecdf(result, *, ax=None, cmap: str = "viridis", xlabel: str = "R
     """
     use_style()
     ax = get_ax(ax)
-    edges = result.group_edges
-    centres = np.sqrt(edges[:-1] * edges[1:])
-    norm = plt.matplotlib.colors.LogNorm(edges[0], edges[-1]) if edges[0] > 0 else plt.Normalize(edges[0], edges[-1])
-    cm = plt.get_cmap(cmap)
+    edges, centres, norm, cm = _group_colours(result, cmap)
     arts = []
     for g in range(len(centres)):
         v = np.sort(result.event_mean[result.group == g])
