@@ -138,7 +138,7 @@ _ = show(takeaways)
 
 # %%
 sweep_res, why_not = matching_sweep(seed_sweep, run_dir, data_path)
-seed_takeaways = across_seeds(sweep_res.summary if sweep_res is not None else None, why_not)
+seed_takeaways = across_seeds(sweep_res.summary if sweep_res is not None else None, why_not, table=takeaways)
 _ = show(seed_takeaways, title="Across seeds")
 
 # %% [markdown]

@@ -70,6 +70,19 @@ def test_across_seeds_judges_the_ranking_against_the_seed_scatter():
     assert tight.verdict == "resolved" and tight.numbers["best"] == "rbm"
     swapped = across_seeds(_prior_summary((640.0, 2.0), (630.0, 2.0)), metrics={"fpd_official": "FPD"})[0]
     assert swapped.verdict == "resolved" and swapped.numbers["best"] == "gaussian"
+    # the table's single-training winner, judged: not a win / confirmed / overturned
+    from calolib.reports.takeaways import Takeaway
+
+    table = [Takeaway("winner_fpd", "sole", "", {"best": "rbm", "winners": ["rbm"]})]
+    m = {"fpd_official": "FPD"}
+    assert "is not a win across seeds" in across_seeds(_prior_summary((602.0, 26.4), (630.0, 10.0)), metrics=m,
+                                                      table=table)[0].text
+    assert "confirms the table's single-training winner, rbm" in across_seeds(
+        _prior_summary((602.0, 2.0), (630.0, 2.0)), metrics=m, table=table)[0].text
+    assert "winner, rbm, is not the winner across seeds" in across_seeds(
+        _prior_summary((640.0, 2.0), (630.0, 2.0)), metrics=m, table=table)[0].text
+    tie = [Takeaway("winner_fpd", "tie", "", {"best": "rbm", "winners": ["rbm", "gaussian"]})]
+    assert "table" not in across_seeds(_prior_summary((602.0, 2.0), (630.0, 2.0)), metrics=m, table=tie)[0].text
     none = across_seeds(None, "no sweep there")
     assert [t.verdict for t in none] == ["one_training"] and "no sweep there" in none[0].text
 

@@ -177,14 +177,19 @@ SEED_METRICS = {"fpd_official": "FPD ×1e3 (official)", "auc_high": "AUC (featur
                 "auc_low": "AUC (voxels, calolib classifier)"}
 
 
+#: the comparison-table metric each sweep metric corresponds to (for the single-training winner)
+TABLE_METRIC = {"fpd_official": "fpd", "auc_high": "calolib_auc_high", "auc_low": "calolib_auc_low"}
+
+
 def across_seeds(summary: list[dict] | None, reason: str = "", *, metrics: Mapping[str, str] = SEED_METRICS,
-                 prior_key: str = "model.prior") -> list[Takeaway]:
+                 prior_key: str = "model.prior", table: Sequence[Takeaway] = ()) -> list[Takeaway]:
     """The table's single-training ranking re-judged across seeds, from a sweep over the prior (its summary).
 
     Without a sweep (``summary`` None, ``reason`` why) one take-away says the ranking rests on one training per
     prior.  Otherwise, per metric, the best prior over seeds and whether the runner-up is distinguishable from
     it by the seed-to-seed scatter (:func:`calolib.reports.takeaways.sweep.best_configuration`, 2σ on the
-    standard errors), configurations named by their prior.
+    standard errors), configurations named by their prior.  With ``table`` (the table's :func:`metric_winner`
+    take-aways) each sentence ends by saying whether the single-training winner of that metric holds across seeds.
 
     Example:
         >>> s = [{"config_id": "prior=rbm", "values": {"model.prior": "rbm"},
@@ -193,6 +198,9 @@ def across_seeds(summary: list[dict] | None, reason: str = "", *, metrics: Mappi
         ...       "fpd_official": {"mean": 630.0, "std": 10.0, "sem": 7.1, "n": 2}}]
         >>> [t.verdict for t in across_seeds(s, metrics={"fpd_official": "FPD"})]
         ['within_noise']
+        >>> table = [Takeaway("winner_fpd", "sole", "", {"best": "rbm", "winners": ["rbm"]})]
+        >>> across_seeds(s, metrics={"fpd_official": "FPD"}, table=table)[0].text.split("; ")[-1]
+        'so the single-training win of rbm in the table above is not a win across seeds.'
         >>> across_seeds(None, "no sweep there")[0].verdict
         'one_training'
     """
@@ -205,9 +213,23 @@ def across_seeds(summary: list[dict] | None, reason: str = "", *, metrics: Mappi
                             "(the seed sweep examples/sweeps/priors.toml was not used: {reason})."},
             reason=reason or "none given")]
     named = [{**s, "config_id": str((s.get("values") or {}).get(prior_key, s["config_id"]))} for s in summary]
+    single = {t.key.removeprefix("winner_"): t for t in table if t.key.startswith("winner_")}
     out = []
     for metric, label in metrics.items():
-        if any(metric in s for s in named):
-            t = best_configuration(named, metric, f"{label} across seeds")
-            out.append(Takeaway(f"across_seeds_{metric}", t.verdict, t.text, t.numbers))
+        if not any(metric in s for s in named):
+            continue
+        t = best_configuration(named, metric, f"{label} across seeds")
+        text, nums = t.text, dict(t.numbers)
+        w = single.get(TABLE_METRIC.get(metric, metric))
+        if w is not None and w.verdict == "sole" and t.verdict in ("within_noise", "resolved"):
+            winner = w.numbers["best"]
+            nums["table_winner"] = winner
+            if t.verdict == "within_noise":
+                clause = f"so the single-training win of {winner} in the table above is not a win across seeds."
+            elif winner == t.numbers["best"]:
+                clause = f"this confirms the table's single-training winner, {winner}."
+            else:
+                clause = f"the table's single-training winner, {winner}, is not the winner across seeds."
+            text = f"{text[:-1]}; {clause}"
+        out.append(Takeaway(f"across_seeds_{metric}", t.verdict, text, nums))
     return out
