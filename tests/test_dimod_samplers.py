@@ -203,3 +203,25 @@ def test_probe_device_beta_measures_the_mock_temperature(rbm):
     assert math.isclose(est.info["scale"], scale) and math.isclose(est.beta, est.info["beta_device"] / scale)
     with pytest.raises(SamplerError, match="cannot be probed"):
         probe_device_beta("sa", rbm)
+
+
+def test_vectorised_fix_equals_dimods_fix_variables_term_by_term():
+    """The numpy clamp (bqm labelled 0..N-1) against dimod's own fix_variables, on a Zephyr RBM with clamped units
+    spread over every partition; a bqm with other labels takes dimod's path and gives the same."""
+    from calolib.rbm import RBM
+
+    rbm = RBM((6, 8, 8, 8), topology="zephyr", weight_std=0.7, bias_std=0.5, seed=3)
+    bqm = rbm.to_bqm()
+    rng = np.random.default_rng(0)
+    units = np.sort(rng.choice(bqm.num_variables, 11, replace=False))
+    values = (rng.random(11) < 0.5).astype(np.int8)
+    ours = clamp_bqm(bqm, units, values)
+    ref = bqm.copy()
+    ref.fix_variables({int(u): int(v) for u, v in zip(units, values)})
+    assert set(ours.variables) == set(ref.variables) and ours.num_interactions == ref.num_interactions
+    assert all(np.isclose(ours.linear[v], ref.linear[v]) for v in ref.variables)
+    assert all(np.isclose(ours.quadratic[k], ref.quadratic[k]) for k in ref.quadratic)
+    assert np.isclose(ours.offset, ref.offset)
+    relabelled = bqm.relabel_variables({i: f"q{i}" for i in bqm.variables}, inplace=False)
+    other = clamp_bqm(relabelled, [f"q{u}" for u in units], values)
+    assert all(np.isclose(other.linear[f"q{v}"], ref.linear[v]) for v in ref.variables)

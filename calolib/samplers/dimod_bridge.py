@@ -70,7 +70,9 @@ def clamp_bqm(bqm, units: np.ndarray, values: np.ndarray, *, mode: str = "fix", 
     if len(units) == 0:
         return out
     if mode == "fix":
-        out.fix_variables({int(u): int(v) for u, v in zip(units, values)})
+        if bqm.variables == range(bqm.num_variables):  # rbm.to_bqm(): vectorised, ~100x faster than fix_variables
+            return _fix_numpy(bqm, np.asarray(units, dtype=np.int64), np.asarray(values, dtype=np.int8))
+        out.fix_variables({(u.item() if isinstance(u, np.generic) else u): int(v) for u, v in zip(units, values)})
         return out
     if mode != "bias":
         raise SamplerError(f"unknown clamp mode {mode!r}; use 'fix' or 'bias'")
@@ -85,6 +87,31 @@ def clamp_bqm(bqm, units: np.ndarray, values: np.ndarray, *, mode: str = "fix", 
         else:
             out.set_linear(u, strength - float(np.clip(q, None, 0).sum()))
     return out
+
+
+def _fix_numpy(bqm, units: np.ndarray, values: np.ndarray):
+    """``bqm.fix_variables`` for a BINARY bqm labelled 0..N-1, on numpy vectors: the free variables keep their
+    labels, a coupling to a unit clamped to 1 folds into the free side's bias, and the clamped terms go to the
+    offset (so energies of the free part equal the full energies at z_units = values)."""
+    import dimod  # lazy
+
+    n = bqm.num_variables
+    lin, (r, c, q), offset = bqm.to_numpy_vectors(variable_order=range(n))
+    r, c = r.astype(np.int64), c.astype(np.int64)
+    val = np.full(n, -1, dtype=np.int8)
+    val[units] = values
+    free_r, free_c = val[r] < 0, val[c] < 0
+    new_lin = lin.astype(np.float64)
+    on_r, on_c = free_r & (val[c] == 1), free_c & (val[r] == 1)
+    np.add.at(new_lin, r[on_r], q[on_r])
+    np.add.at(new_lin, c[on_c], q[on_c])
+    offset = float(offset) + float(lin[units] @ values.astype(np.float64)) + float(q[(val[r] == 1) & (val[c] == 1)].sum())
+    free = np.flatnonzero(val < 0)
+    index = np.full(n, -1, dtype=np.int64)
+    index[free] = np.arange(free.size)
+    keep = free_r & free_c
+    return dimod.BinaryQuadraticModel.from_numpy_vectors(new_lin[free], (index[r[keep]], index[c[keep]], q[keep]),
+                                                         offset, dimod.BINARY, variable_order=free.tolist())
 
 
 def autoscale_factor(bqm_spin, h_range, j_range) -> float:
