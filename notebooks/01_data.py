@@ -30,7 +30,7 @@
 data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file (synthetic or real)
 n_events: int = 10000  # events to read from the start of the file (0 means all)
 seed: int = 0  # picks the example showers
-out_dir: str = "reports"  # where 01_data.results.json is written
+out_dir: str = "reports/interactive"  # where 01_data.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 pcc_events: int = 0  # showers for the layer-correlation matrices, read in batches (0 means the whole file)
 fixed_e_lo_gev: float = 100.0  # lower edge of the narrow E_inc bin of the fixed-energy matrix, GeV
 fixed_e_hi_gev: float = 150.0  # upper edge of that bin, GeV

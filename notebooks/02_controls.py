@@ -35,7 +35,7 @@ overrides: list = []  # extra TrainConfig overrides, as in report 02
 priors: list = ["bernoulli", "gaussian"]  # the control priors to train
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # training seed (the same as report 02's)
-out_dir: str = "reports"  # where 02_controls.results.json is written
+out_dir: str = "reports/interactive"  # where 02_controls.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 from pathlib import Path

@@ -38,7 +38,7 @@ overrides: list = []  # extra TrainConfig overrides as "key: value" strings, e.g
 resume: bool = False  # continue the run already in run_dir instead of starting over
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # training seed
-out_dir: str = "reports"  # where 02_train.results.json is written
+out_dir: str = "reports/interactive"  # where 02_train.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 from pathlib import Path

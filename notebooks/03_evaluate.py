@@ -39,7 +39,7 @@ classifier_width: int = 256  # units in each of the 3 hidden layers (official: 2
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # generation and metric seed
 seed_sweep: str = "reports/sweeps/priors"  # a sweep over model.prior x seeds of this run's recipe (optional)
-out_dir: str = "reports"  # where 03_evaluate.results.json is written
+out_dir: str = "reports/interactive"  # where 03_evaluate.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import time

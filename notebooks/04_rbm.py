@@ -43,7 +43,7 @@ convergence_betas: list = [10, 30, 100, 300, 1000]  # schedule lengths of the AI
 small_sizes: list = [5, 5, 5, 5]  # partition sizes of the small RBM checked against exact ln Z
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # sampling seed
-out_dir: str = "reports"  # where 04_rbm.results.json is written
+out_dir: str = "reports/interactive"  # where 04_rbm.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import matplotlib.pyplot as plt

@@ -38,7 +38,7 @@ gibbs_steps: int = 200  # block-Gibbs sweeps per prior sample for the overlay
 degenerate_threshold: float = 0.1  # overlap score above the shuffled-group score below which the prior is degenerate
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # encoder-noise, sampling and classifier seed
-out_dir: str = "reports"  # where 05_latent_clustering.results.json is written
+out_dir: str = "reports/interactive"  # where 05_latent_clustering.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 from pathlib import Path

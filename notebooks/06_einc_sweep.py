@@ -37,7 +37,7 @@ e_min: float = 1000.0  # lowest E′ in MeV
 e_max: float = 1000000.0  # highest E′ in MeV
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # encoder-noise seed
-out_dir: str = "reports"  # where 06_einc_sweep.results.json is written
+out_dir: str = "reports/interactive"  # where 06_einc_sweep.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 from pathlib import Path

@@ -45,7 +45,7 @@ trained_e_inc: float = 31622.8  # MeV; E_inc whose code is clamped in the traine
 traj_sweeps: int = 300  # sweeps drawn in the trajectory panels
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # initialisation and sampling seed
-out_dir: str = "reports"  # where 07_autocorrelation.results.json is written
+out_dir: str = "reports/interactive"  # where 07_autocorrelation.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import time

@@ -41,7 +41,7 @@ scan_betas: list = [1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]  # β_s of the exac
 n_boot: int = 100  # bootstrap resamples for the errors of the RMS errors
 device: str = "auto"  # device of the Gibbs chains and the reference computations
 seed: int = 0  # RBM, conditioning and sampling seed
-out_dir: str = "reports"  # where 08_annealer.results.json is written
+out_dir: str = "reports/interactive"  # where 08_annealer.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import matplotlib.pyplot as plt

@@ -35,7 +35,7 @@ n_grid: int = 24  # E′ values of the MSE curve and of the shape curves
 interactive: bool = False  # True: show the ipywidgets sliders (JupyterLab); False: a static sweep
 device: str = "auto"  # auto, cpu or cuda
 seed: int = 0  # latent draw
-out_dir: str = "reports"  # where 09_decoder_explorer.results.json is written
+out_dir: str = "reports/interactive"  # where 09_decoder_explorer.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import numpy as np

@@ -49,7 +49,7 @@ classifier_epochs: int = 10  # maximum epochs of the high-level classifier test
 n_bootstrap: int = 5  # bootstrap resamples for the FPD error
 device: str = "auto"  # auto, cpu or cuda (annealers always run on CPU)
 seed: int = 0  # sampling and metric seed
-out_dir: str = "reports"  # where 10_samplers.results.json is written
+out_dir: str = "reports/interactive"  # where 10_samplers.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import matplotlib.pyplot as plt

@@ -32,7 +32,7 @@ data_path: str = "data/synthetic_ds2.h5"  # CaloChallenge HDF5 file the spec tra
 workers: int = 0  # local Dask worker processes when running spec (0: one per core)
 device: str = "auto"  # device of each point when running spec: auto, cpu or cuda
 seed: int = 0  # the training seed of a spec that lists no seeds
-out_dir: str = "reports"  # where 11_sweep.results.json is written
+out_dir: str = "reports/interactive"  # where 11_sweep.results.json goes (`calolib reports` sets reports/; this keeps runs by hand off the tracked pages)
 
 # %%
 import math

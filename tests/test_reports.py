@@ -430,3 +430,23 @@ def test_setup_moves_a_kernel_started_inside_the_project_to_its_root(tmp_path, m
     assert project_cwd(root, cwd=root / "notebooks") is None
     if project_root() is not None:  # an editable checkout (the test suite's case)
         assert (project_root() / "notebooks" / "01_data.py").is_file()
+
+
+def test_a_notebook_run_by_hand_writes_into_an_ignored_folder():
+    """Run in JupyterLab (not by `calolib reports`, which sets out_dir), a notebook must not rewrite the tracked
+    reports/*.results.json: every notebook's default out_dir is a git-ignored folder."""
+    import fnmatch
+
+    from calolib.reports.catalog import find_notebooks, notebook_parameters
+    from calolib.reports.provenance import project_root
+
+    root = project_root()
+    if root is None or not (root / ".gitignore").is_file():
+        pytest.skip("needs the project checkout")
+    ignored = [line.strip().rstrip("/") for line in (root / ".gitignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    for name, path in find_notebooks(root / "notebooks").items():
+        out = {p.name: p.default for p in notebook_parameters(path)}.get("out_dir")
+        assert out is not None, f"{name} declares no out_dir"
+        folder = out.strip("'\"").rstrip("/")
+        assert any(fnmatch.fnmatch(folder, pat) or folder.startswith(pat + "/") for pat in ignored), (name, folder)
