@@ -60,7 +60,7 @@ def test_completion_and_best_table_and_headline():
     rows = {r["metric"]: r for r in best_table(s, METRICS)}
     assert rows["fpd"]["config_id"] == "x" and rows["auc_high"]["config_id"] == "y"  # AUC: lower is better
     h = headline(s, METRICS)
-    assert h["FPD (calolib extra: 271 standardised features), best: x"] == {"value": 1.0, "err": 0.0}  # identical seeds: std 0
+    assert h["FPD (calolib extra: 271 standardised features), best mean: x"] == {"value": 1.0, "err": 0.0}  # identical seeds: std 0
 
 
 def test_seed_scatter_against_the_evaluation_error_flips_with_the_numbers():

@@ -208,10 +208,10 @@ def headline(summary: list[dict], metrics: dict, names=("fpd_official", "fpd", "
     Example:
         >>> from calolib.sweep import METRICS
         >>> headline([{"config_id": "a", "fpd": {"mean": 2.0, "std": 0.5, "sem": 0.35, "n": 2}}], METRICS, ("fpd",))
-        {'FPD (calolib extra: 271 standardised features), best: a': {'value': 2.0, 'err': 0.5}}
+        {'FPD (calolib extra: 271 standardised features), best mean: a': {'value': 2.0, 'err': 0.5}}
     """
     out = {}
     for row in best_table(summary, {k: metrics[k] for k in names if k in metrics}):
         err = row["std"] if _finite(row["std"]) else None
-        out[f"{row['label']}, best: {row['config_id']}"] = {"value": row["mean"], "err": err}
+        out[f"{row['label']}, best mean: {row['config_id']}"] = {"value": row["mean"], "err": err}
     return out
