@@ -213,7 +213,8 @@ def test_point_status_half_written_points_restart_and_foreign_dirs_are_refused(d
 # ------------------------------------------------------------------------------------------------ CLI
 def test_cli_dry_run_lists_points_and_bad_input_exits_2(data, tmp_path, capsys):
     spec = tmp_path / "s.toml"
-    spec.write_text('preset = "quick"\nseeds = [0, 1]\n[set]\nepochs = 1\n[grid]\n"model.encoder" = ["fcn", "cnn"]\n')
+    spec.write_text('preset = "quick"\nseeds = [0, 1]\n[set]\nepochs = 1\n[grid]\n"model.encoder" = ["fcn", "cnn"]\n'
+                    '[evaluate]\nn_events = 100\n')
     assert main(["sweep", str(spec), "--data", str(data), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "encoder=cnn__seed=1" in out and "4 point(s): 4 to run, 0 finished" in out
@@ -221,7 +222,17 @@ def test_cli_dry_run_lists_points_and_bad_input_exits_2(data, tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "missing.toml"), "--data", str(data), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "sweep file not found" in err
-    spec.write_text('seeds = [0]\n[grid]\n"model.encoder" = ["fcn", "xyz"]\n')
+    # a wrong data file is one line before any worker starts or any point directory is made
+    not_h5 = tmp_path / "notes.txt"
+    not_h5.write_text("not showers")
+    assert main(["sweep", str(spec), "--data", str(not_h5), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a readable HDF5 file" in err and not (tmp_path / "o").exists()
+    spec.write_text(spec.read_text().replace("n_events = 100", "n_events = 300"))  # the whole tiny file
+    assert main(["sweep", str(spec), "--data", str(data), "--out", str(tmp_path / "o"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds 300 showers" in err and "nothing would be left" in err
+    spec.write_text('seeds = [0]\n[grid]\n"model.encoder" = ["fcn", "xyz"]\n[evaluate]\nn_events = 100\n')
     assert main(["sweep", str(spec), "--data", str(data), "--out", str(tmp_path / "o")]) == 2
     assert "encoder=xyz__seed=0" in capsys.readouterr().err
 

@@ -28,7 +28,7 @@ from calolib.sweep.point import POINT_FILE, point_identity, point_status, run_po
 from calolib.sweep.results import SweepResults, build_results, write_results
 from calolib.sweep.spec import SweepSpec, load_spec, parse_spec
 
-__all__ = ["PlannedPoint", "plan_sweep", "run_sweep", "default_workers", "format_plan"]
+__all__ = ["PlannedPoint", "plan_sweep", "run_sweep", "check_sweep_data", "default_workers", "format_plan"]
 
 
 def __dir__():
@@ -62,6 +62,26 @@ def _as_spec(spec) -> SweepSpec:
     if isinstance(spec, dict):
         return parse_spec(spec)
     return load_spec(spec)
+
+
+def check_sweep_data(spec, data_path: str | Path) -> int:
+    """The number of showers in ``data_path``, after checking — before any worker starts or any point directory
+    is made — that it is a readable CaloChallenge file holding more showers than the ``n_events`` reference.
+
+    Raises:
+        ConfigError: a missing file or one too small; ShowerFileError (a ValueError): not a CaloChallenge file.
+    """
+    from calolib.io import ShowerFile
+
+    spec, path = _as_spec(spec), Path(data_path)
+    if not path.is_file():
+        raise ConfigError(f"training data not found: {path}; make it with `calolib data make --out {path}`")
+    with ShowerFile(path) as f:
+        n = len(f)
+    if n <= spec.evaluate.n_events:
+        raise ConfigError(f"{path} holds {n} showers, but the sweep's reference alone takes the last "
+                          f"{spec.evaluate.n_events} ([evaluate] n_events): nothing would be left to train on")
+    return n
 
 
 def plan_sweep(spec, data_path: str | Path, out_dir: str | Path) -> list[PlannedPoint]:
@@ -142,8 +162,7 @@ def run_sweep(spec, data_path: str | Path, out_dir: str | Path, *, workers: int 
 
     spec = _as_spec(spec)
     data_path, out_dir = Path(data_path).resolve(), Path(out_dir).resolve()
-    if not data_path.is_file():
-        raise ConfigError(f"training data not found: {data_path}; make it with `calolib data make --out {data_path}`")
+    check_sweep_data(spec, data_path)
     planned = plan_sweep(spec, data_path, out_dir)
     stale = [pp for pp in planned if pp.status == "stale"]
     if stale and not redo_stale:
