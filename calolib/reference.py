@@ -30,7 +30,8 @@ import numpy as np
 from calolib.errors import CalolibError, GeometryError
 
 __all__ = ["REFERENCE_GEOMETRY", "PUBLISHED_DISTANCES", "load_reference", "layer_energies", "file_layer_energies",
-           "layer_pcc", "frobenius_distance", "row_contributions", "compare", "fixed_energy_pcc", "plot_comparison"]
+           "layer_pcc", "pearson_matrix", "frobenius_distance", "row_contributions", "compare", "fixed_energy_pcc",
+           "plot_comparison"]
 
 
 def __dir__():
@@ -138,9 +139,21 @@ def layer_pcc(le: np.ndarray) -> np.ndarray:
     le = np.asarray(le, dtype=np.float64)
     if le.ndim != 2 or le.shape[0] < 2:
         raise CalolibError(f"layer correlations need at least 2 showers, got {le.shape[0] if le.ndim else 0}")
-    xc = le - le.mean(axis=0)
+    return pearson_matrix(le)
+
+
+def pearson_matrix(x: np.ndarray) -> np.ndarray:
+    """Pearson correlation matrix (F, F) of the columns of ``x`` (N ≥ 2, F) float64; a constant column has
+    off-diagonal entries 0 and diagonal 1 (callers check N).  The one implementation behind :func:`layer_pcc`
+    and :func:`calolib.diagnostics.frobenius.correlation_matrix`.
+
+    Example:
+        >>> pearson_matrix(np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 7.0]])).round(3).tolist()
+        [[1.0, 0.993], [0.993, 1.0]]
+    """
+    xc = x - x.mean(axis=0)
     sd = np.sqrt((xc**2).sum(axis=0))
-    ok = sd > 1e-12 * max(float(np.abs(le).max()), 1e-300)
+    ok = sd > 1e-12 * max(float(np.abs(x).max()), 1e-300)
     z = np.where(ok, xc / np.where(ok, sd, 1.0), 0.0)
     c = z.T @ z
     np.fill_diagonal(c, 1.0)

@@ -71,12 +71,11 @@ ref2 = load_showers(data_path, start=n_total - 2 * n, max_events=n)
 geo = ref.geometry
 
 candidates = [run_dir, *(control_runs or [f"{run_dir}-bernoulli", f"{run_dir}-gaussian"])]
-ckpts, notes = {}, []
-for src in candidates:
-    if not Path(src).exists():
-        notes.append(f"- `{src}` not found: that prior control is **skipped** (train it with "
-                     f"`calolib train ... --set model.prior=...`).")
-for src in expand_runs([c for c in candidates if Path(c).exists()]):  # a sweep directory: its finished points
+present = [c for c in candidates if Path(c).exists()]
+notes = [f"- `{src}` not found: that prior control is **skipped** (train it with "
+         f"`calolib train ... --set model.prior=...`)." for src in candidates if src not in present]
+ckpts = {}
+for src in expand_runs(present):  # a sweep directory: its finished points
     ck = load_checkpoint(src, device=device)
     label = str(getattr(ck.model.config, "prior", "rbm"))
     label = label if label not in ckpts else f"{label} ({Path(src).name})"

@@ -57,12 +57,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     from calolib.errors import ConfigError
     from calolib.sweep import format_plan, load_spec, plan_sweep, run_sweep
-    from calolib.sweep.runner import check_sweep_data
 
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
     spec = load_spec(args.spec)
-    check_sweep_data(spec, Path(args.data))  # one line for a wrong data file, before any worker starts
     if args.dry_run:
         print(format_plan(plan_sweep(spec, Path(args.data).resolve(), Path(args.out).resolve())))
         return 0

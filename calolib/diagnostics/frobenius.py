@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from calolib.errors import CalolibError
+from calolib.reference import pearson_matrix
 from calolib.metrics._arrays import showers_arrays
 
 __all__ = ["layer_groups", "group_energies", "correlation_matrix", "frobenius_distance"]
@@ -70,13 +71,7 @@ def group_energies(showers, geometry=None, *, groups=None) -> np.ndarray:
 def _corr(x: np.ndarray) -> np.ndarray:
     if x.shape[0] < 2:
         raise CalolibError("correlation needs at least 2 events")
-    xc = x - x.mean(axis=0)
-    sd = np.sqrt((xc**2).sum(axis=0))
-    ok = sd > 1e-12 * max(float(np.abs(x).max()), 1e-300)
-    z = np.where(ok, xc / np.where(ok, sd, 1.0), 0.0)
-    c = z.T @ z
-    np.fill_diagonal(c, 1.0)
-    return np.clip(c, -1.0, 1.0)
+    return pearson_matrix(x)
 
 
 def correlation_matrix(showers, geometry=None, *, groups=None, level: str = "layer", group: int = 0) -> np.ndarray:

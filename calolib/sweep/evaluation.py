@@ -71,8 +71,9 @@ def point_metrics(generated, reference, settings, *, seed: int = 0, device: str 
         device: where the classifiers train.
 
     Returns:
-        ``sep_e_ratio``, ``sep_sparsity``, ``sep_mean``, ``fpd``, ``fpd_err``, ``kpd``, ``kpd_err``,
-        ``frobenius`` and, with ``settings.classifier``, ``auc_low``/``auc_low_err``/``auc_high``/``auc_high_err``
+        ``sep_e_ratio``, ``sep_sparsity``, ``sep_mean``, ``sep_max``, ``fpd``, ``fpd_err`` (calolib's),
+        ``fpd_official``, ``fpd_official_err`` (×1e3), ``kpd``, ``kpd_err``, ``frobenius`` and, with
+        ``settings.classifier``, ``auc_low``/``auc_low_err``/``auc_high``/``auc_high_err``
         (NaN when a number cannot be computed).
     """
     from calolib.metrics import ClassifierConfig, EvaluateConfig, evaluate

@@ -239,17 +239,8 @@ def expand_runs(paths) -> list[Path]:
 IGNORED_FOR_MATCH = frozenset({"seed", "model.seed", "model.prior", "gen_check_events", "log_rbm_ll"})
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def matching_sweep(sweep_dir: str | Path, run_dir: str | Path, data_path: str | Path) -> tuple[SweepResults | None, str]:
+def matching_sweep(sweep_dir: str | Path, run_dir: str | Path,
+                   data_path: str | Path) -> tuple[SweepResults | None, str]:
     """The sweep in ``sweep_dir`` if it repeats the training of ``run_dir`` on ``data_path`` across seeds.
 
     A sweep matches when it was run on the same data file and every finished point's ``config.json`` equals the
@@ -261,12 +252,14 @@ def matching_sweep(sweep_dir: str | Path, run_dir: str | Path, data_path: str | 
         >>> matching_sweep(Path(tempfile.mkdtemp()) / "none", ".", "x.h5")[1]
         'no sweep there'
     """
+    from calolib.sweep.spec import _flatten  # nested config -> dotted keys, as the sweep's [set]/[grid] use
+
     d = Path(sweep_dir)
     if not (d / "sweep.json").is_file():
         return None, "no sweep there"
     try:
         res = load_results(d)
-        run_cfg = _flat(json.loads((Path(run_dir) / "config.json").read_text()))
+        run_cfg = _flatten(json.loads((Path(run_dir) / "config.json").read_text()))
     except (ConfigError, OSError, ValueError) as exc:
         return None, f"unreadable: {exc}"
     if res.data_path and Path(res.data_path).resolve() != Path(data_path).resolve():
@@ -276,7 +269,7 @@ def matching_sweep(sweep_dir: str | Path, run_dir: str | Path, data_path: str | 
         return None, "none of its points has finished"
     for p in done:
         try:
-            cfg = _flat(json.loads((d / p["id"] / "config.json").read_text()))
+            cfg = _flatten(json.loads((d / p["id"] / "config.json").read_text()))
         except (OSError, ValueError):
             return None, f"point {p['id']} has no readable config.json"
         diff = sorted(k for k in set(cfg) | set(run_cfg)

@@ -85,12 +85,15 @@ def check_sweep_data(spec, data_path: str | Path) -> int:
 
 
 def plan_sweep(spec, data_path: str | Path, out_dir: str | Path) -> list[PlannedPoint]:
-    """Every point of ``spec`` with its status in ``out_dir`` (nothing is run or written).
+    """Every point of ``spec`` with its status in ``out_dir`` (nothing is run or written), after
+    :func:`check_sweep_data` (so a dry run and a real run refuse a wrong data file alike, before any worker).
 
     Raises:
-        ConfigError: a point directory that the sweep did not make (it would not touch it).
+        ConfigError: a point directory that the sweep did not make (it would not touch it); a missing or too
+            small data file.  ShowerFileError: a data file that is not a CaloChallenge file.
     """
     spec = _as_spec(spec)
+    check_sweep_data(spec, data_path)
     out = []
     for p in spec.points():
         status = point_status(Path(out_dir) / p.id, point_identity(p, spec.evaluate, data_path))
@@ -162,8 +165,7 @@ def run_sweep(spec, data_path: str | Path, out_dir: str | Path, *, workers: int 
 
     spec = _as_spec(spec)
     data_path, out_dir = Path(data_path).resolve(), Path(out_dir).resolve()
-    check_sweep_data(spec, data_path)
-    planned = plan_sweep(spec, data_path, out_dir)
+    planned = plan_sweep(spec, data_path, out_dir)  # checks the data file first
     stale = [pp for pp in planned if pp.status == "stale"]
     if stale and not redo_stale:
         raise ConfigError(f"{len(stale)} point(s) in {out_dir} were run with another config or evaluation "

@@ -181,6 +181,14 @@ SEED_METRICS = {"fpd_official": "FPD ×1e3 (official)", "auc_high": "AUC (featur
 TABLE_METRIC = {"fpd_official": "fpd", "auc_high": "calolib_auc_high", "auc_low": "calolib_auc_low"}
 
 
+#: how an across-seeds sentence ends when the table has a sole single-training winner for that metric
+_TABLE_WINNER_CLAUSES = {
+    "not_a_win": "so the single-training win of {winner} in the table above is not a win across seeds.",
+    "confirmed": "this confirms the table's single-training winner, {winner}.",
+    "overturned": "the table's single-training winner, {winner}, is not the winner across seeds.",
+}
+
+
 def across_seeds(summary: list[dict] | None, reason: str = "", *, metrics: Mapping[str, str] = SEED_METRICS,
                  prior_key: str = "model.prior", table: Sequence[Takeaway] = ()) -> list[Takeaway]:
     """The table's single-training ranking re-judged across seeds, from a sweep over the prior (its summary).
@@ -222,14 +230,10 @@ def across_seeds(summary: list[dict] | None, reason: str = "", *, metrics: Mappi
         text, nums = t.text, dict(t.numbers)
         w = single.get(TABLE_METRIC.get(metric, metric))
         if w is not None and w.verdict == "sole" and t.verdict in ("within_noise", "resolved"):
-            winner = w.numbers["best"]
-            nums["table_winner"] = winner
-            if t.verdict == "within_noise":
-                clause = f"so the single-training win of {winner} in the table above is not a win across seeds."
-            elif winner == t.numbers["best"]:
-                clause = f"this confirms the table's single-training winner, {winner}."
-            else:
-                clause = f"the table's single-training winner, {winner}, is not the winner across seeds."
-            text = f"{text[:-1]}; {clause}"
+            winner = nums["table_winner"] = w.numbers["best"]
+            case = ("not_a_win" if t.verdict == "within_noise" else
+                    "confirmed" if winner == t.numbers["best"] else "overturned")
+            clause = choose(f"across_seeds_{metric}", case, _TABLE_WINNER_CLAUSES, winner=winner)
+            text = f"{text[:-1]}; {clause.text}"
         out.append(Takeaway(f"across_seeds_{metric}", t.verdict, text, nums))
     return out
